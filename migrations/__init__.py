@@ -1,0 +1,2 @@
+"""Alembic migrations of era-recon (shipped with the package so installed copies can
+run ``era-recon db upgrade``)."""
