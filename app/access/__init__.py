@@ -1,0 +1,1 @@
+"""Who is acting: API keys, roles, practice scopes, and the audit log."""
