@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from app.cli import contracts, disputes, intake, keys, pricing, server
+from app.cli import contracts, disputes, intake, keys, pricing, server, worker
 
 cli = typer.Typer(
     name="era-recon",
@@ -26,8 +26,12 @@ def db_upgrade() -> None:
     """Apply the migrations to DATABASE_URL (PostgreSQL needs this after each release)."""
     from app.config import get_settings
     from app.db.migrate import upgrade
+    from app.jobs.queue import ensure_queue_schema, is_postgres
 
-    upgrade(get_settings().database_url)
+    url = get_settings().database_url
+    upgrade(url)
+    if is_postgres(url) and ensure_queue_schema(url):
+        typer.echo("created the task queue's tables")
     typer.echo("database is at the latest schema")
 
 
@@ -38,6 +42,7 @@ intake.register(cli)
 pricing.register(cli)
 disputes.register(cli)
 keys.register(cli)
+worker.register(cli)
 
 
 def main() -> None:
