@@ -10,7 +10,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
+
+from pydantic import BaseModel
 
 
 class Role(StrEnum):
@@ -46,3 +49,23 @@ class Actor:
 
 # The command line acts with full rights as the local operator.
 CLI_ACTOR = Actor(name="command line", role=Role.ADMIN)
+
+
+# --------------------------------------------------------------------- key listing
+
+
+class ApiKeyRead(BaseModel):
+    """An API key as listed (``keys list``): never the secret nor its hash."""
+
+    id: str
+    name: str
+    role: Role
+    prefix: str
+    practices: list[str]
+    created_at: datetime
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None

@@ -1,0 +1,103 @@
+"""``era-recon keys create|list|revoke`` through Typer's CliRunner, on the test
+database (the ``connection`` fixture binds the CLI's unit of work to it)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import text
+from typer.testing import CliRunner
+
+from app.access import service
+from app.access.schemas import Role
+from app.cli.main import cli
+
+runner = CliRunner()
+
+
+def _run(*args: str):
+    return runner.invoke(cli, list(args))
+
+
+def test_create_json_prints_id_and_key_only(connection, session):
+    result = _run("keys", "create", "--role", "finance", "--name", "Billing Ann", "--json")
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert set(document) == {"id", "key"}
+    actor = service.authenticate(session, secret=document["key"])
+    assert actor is not None
+    assert (actor.role, actor.name, str(actor.key_id)) == (
+        Role.FINANCE,
+        "Billing Ann",
+        document["id"],
+    )
+
+
+def test_create_prints_the_secret_once_and_stores_only_its_hash(connection, session):
+    result = _run("keys", "create", "--role", "poster")
+    assert result.exit_code == 0, result.output
+    secret = result.stdout.strip().splitlines()[-1]
+    assert secret.startswith("er_")
+    assert "only this once" in result.stdout
+    dump = " ".join(
+        str(v) for row in session.execute(text("SELECT * FROM api_keys")).all() for v in row
+    )
+    assert secret.split("_", 2)[2] not in dump
+    listed = _run("keys", "list")
+    assert listed.exit_code == 0
+    assert secret not in listed.stdout
+    assert secret.split("_", 2)[2] not in listed.stdout
+
+
+def test_repeatable_practice_option(connection, session):
+    result = _run(
+        "keys", "create", "--role", "clearinghouse",
+        "--practice", "1326048597", "--practice", "830000001", "--json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    actor = service.authenticate(session, secret=json.loads(result.stdout)["key"])
+    assert actor.practices == frozenset({"1326048597", "830000001"})
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["keys", "create"],
+        ["keys", "create", "--role", "owner"],
+        ["keys", "create", "--role", "poster", "--practice", "12"],
+    ],
+)
+def test_usage_errors_exit_2_and_store_nothing(connection, session, args):
+    result = _run(*args)
+    assert result.exit_code == 2
+    assert session.execute(text("SELECT count(*) FROM api_keys")).scalar() == 0
+
+
+def test_list_json_and_revoke(connection, session):
+    created = json.loads(_run("keys", "create", "--role", "admin", "--json").stdout)
+    listed = json.loads(_run("keys", "list", "--json").stdout)
+    assert [k["id"] for k in listed["keys"]] == [created["id"]]
+    assert listed["keys"][0]["revoked_at"] is None
+    assert created["key"] not in json.dumps(listed)
+
+    revoked = _run("keys", "revoke", created["id"])
+    assert revoked.exit_code == 0, revoked.output
+    assert "revoked" in revoked.stdout
+    assert service.authenticate(session, secret=created["key"]) is None
+    listed = json.loads(_run("keys", "list", "--json").stdout)
+    assert listed["keys"][0]["revoked_at"] is not None
+    text_list = _run("keys", "list").stdout
+    assert "revoked" in text_list
+
+
+def test_revoke_unknown_key_exits_1(connection):
+    result = _run("keys", "revoke", "7d1c2a4e-0000-4000-8000-000000000000")
+    assert result.exit_code == 1
+    assert "no API key" in result.stderr
+
+
+def test_list_empty(connection):
+    result = _run("keys", "list")
+    assert result.exit_code == 0
+    assert "no API keys" in result.stdout
