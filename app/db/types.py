@@ -13,18 +13,17 @@ are UTC by construction and are made aware on read.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import JSON, DateTime, Dialect, Numeric
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
-CENTS = Decimal("0.01")
+# the one half-up rounding to cents lives with the other money helpers
+from app.repricing.money import CENTS, to_cents
 
-
-def to_cents(value: Decimal) -> Decimal:
-    return value.quantize(CENTS, rounding=ROUND_HALF_UP)
+__all__ = ["CENTS", "JSONDoc", "Money", "Quantity", "UTCDateTime", "plain_decimal", "to_cents"]
 
 
 class Money(TypeDecorator[Decimal]):

@@ -1,0 +1,488 @@
+"""The repricing engine (spec/repricing.md): one ``LineResult`` per service line of a
+claim payment — expected allowed, actual allowed, variance, category, explanation.
+
+Pure: it takes the parsed claim (``app.x12.schemas.ClaimPayment``), a function giving
+the contract in force on a date of service (the caller has matched payer and payee,
+§1) and the shipped reference data, and returns values. Nothing is read or written
+elsewhere, so a claim can be re-priced whenever a contract changes.
+
+Per claim and date of service the steps of §3 run in order — bundling (decided before
+any rate is looked up), base fee, bilateral, multiple-procedure ranking, one half-up
+rounding, lesser of charges — then §5 compares the MPR group as a whole and walks the
+category table for the rest. Every decision the spec leaves open is written down in
+docs/repricing.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from app.contracts.reference import ReferenceData
+from app.contracts.schemas import Contract, ContractTerms
+from app.repricing import explain
+from app.repricing.money import to_cents
+from app.repricing.rules import (
+    BILATERAL_MODIFIER,
+    BUNDLING_CARCS,
+    HUNDRED,
+    LEFT,
+    MPR_CARC,
+    ONE,
+    RIGHT,
+    ZERO,
+    Rate,
+    actual_allowed,
+    bilateral_percent,
+    billed_code,
+    billed_modifiers,
+    billed_units,
+    bundling_edits,
+    code_changed,
+    edit_applies,
+    has_reason,
+    is_facility,
+    line_carcs,
+    mpr_subject,
+    pairs_as_bilateral,
+    unit_rate,
+    units_reduced,
+)
+from app.repricing.schemas import CLAUSE_KEY, DISPUTABLE, Category, LineResult
+from app.x12.schemas import SECONDARY_STATUSES, ClaimPayment, ServiceLine
+
+__all__ = ["ContractFor", "actual_allowed", "date_of_service", "price_claim"]
+
+ContractFor = Callable[[date | None], ContractTerms | None]
+
+
+def date_of_service(claim: ClaimPayment, line: ServiceLine) -> date | None:
+    """The line's DTM*472 (or DTM*150, the start of a range — the reader keeps either in
+    ``service_date``); without one, the claim's DTM*232 statement start date."""
+    return line.service_date or claim.statement_from_date
+
+
+@dataclass(slots=True, eq=False)
+class _Work:
+    """One line's working state while its claim is priced."""
+
+    line: ServiceLine
+    index: int  # 0-based order on the claim
+    code: str | None
+    modifiers: tuple[str, ...]
+    units: Decimal
+    dos: date | None
+    terms: ContractTerms | None
+    exempt: bool
+    category: Category | None = None  # decided before pricing (secondary, no contract/rate)
+    rate: Rate | None = None
+    base: Decimal | None = None  # step 1, unrounded
+    bundled_into: str | None = None
+    bundle_source: str | None = None
+    bilateral_percent: Decimal | None = None
+    paired_with: _Work | None = None  # the other side of an RT/LT bilateral pair
+    amount_before_mpr: Decimal | None = None  # steps 1–3, unrounded
+    expected_raw: Decimal | None = None  # before the one rounding
+    expected: Decimal | None = None  # cents, after lesser of charges
+    ranks: list[int] = field(default_factory=list)
+    group_matched: bool = False
+    group_expected: Decimal | None = None
+    group_actual: Decimal | None = None
+
+    @property
+    def contract(self) -> Contract | None:
+        return self.terms.contract if self.terms is not None else None
+
+    @property
+    def secondary(self) -> bool:
+        return bool(self.ranks) and max(self.ranks) >= 2
+
+
+@dataclass(slots=True, eq=False)
+class _Procedure:
+    """A unit of MPR ranking: one line, or the two lines of an RT/LT pair."""
+
+    works: list[_Work]
+    amount: Decimal  # after steps 1–3, all units
+    units: Decimal
+    total: Decimal = ZERO  # after MPR, unrounded
+
+    @property
+    def order(self) -> int:
+        return min(w.index for w in self.works)
+
+
+def price_claim(
+    claim: ClaimPayment, contract_for: ContractFor, reference: ReferenceData
+) -> list[LineResult]:
+    """Price every service line of ``claim`` (repricing.md §2–§5), in line order.
+
+    Returns ``[]`` for a claim payment without lines and for a reversal (CLP02 = 22),
+    whose lines are not priced. ``contract_for(date_of_service)`` gives the contract in
+    force on that date for this claim's payer and payee, or None."""
+    if claim.is_reversal or not claim.lines:
+        return []
+    contracts: dict[date | None, ContractTerms | None] = {}
+    works: list[_Work] = []
+    for index, line in enumerate(claim.lines):
+        dos = date_of_service(claim, line)
+        if dos not in contracts:
+            contracts[dos] = contract_for(dos)
+        terms = contracts[dos]
+        code = billed_code(line)
+        works.append(
+            _Work(
+                line=line,
+                index=index,
+                code=code,
+                modifiers=billed_modifiers(line),
+                units=billed_units(line),
+                dos=dos,
+                terms=terms,
+                exempt=not mpr_subject(
+                    code, terms.contract if terms is not None else None, reference
+                ),
+            )
+        )
+
+    # §5 rows above the amounts: secondary payment, no contract, unreadable code
+    by_date: dict[date | None, list[_Work]] = {}
+    for work in works:
+        contract = work.contract
+        if claim.status_code in SECONDARY_STATUSES and (
+            contract is None or not contract.price_secondary
+        ):
+            work.category = Category.SECONDARY_PAYMENT
+        elif contract is None:
+            work.category = Category.NO_CONTRACT
+        elif work.code is None:
+            work.category = Category.NO_RATE
+        else:
+            by_date.setdefault(work.dos, []).append(work)
+
+    facility = is_facility(claim.place_of_service)
+    for same_date in by_date.values():
+        terms = same_date[0].terms
+        assert terms is not None  # only lines with a contract are grouped
+        _price_date(same_date, terms, reference, facility=facility)
+
+    return [_result(work, claim) for work in works]
+
+
+def _price_date(
+    works: list[_Work], terms: ContractTerms, reference: ReferenceData, *, facility: bool
+) -> None:
+    """§3 steps 1–5 and the §5 group comparison for the lines of one date of service."""
+    contract = terms.contract
+    _bundle(works, contract, reference)
+
+    # step 1: base fee (also looked up for bundled lines, for the record)
+    for work in works:
+        assert work.code is not None
+        work.rate = unit_rate(terms, work.code, work.modifiers, facility=facility)
+        if work.rate is not None:
+            work.base = work.rate.amount * work.units
+        if work.bundled_into is not None:
+            work.amount_before_mpr = ZERO
+            work.expected_raw = ZERO
+        elif work.rate is None:
+            work.category = Category.NO_RATE
+
+    priced = [w for w in works if w.bundled_into is None and w.base is not None]
+
+    # step 3: bilateral — modifier 50, then RT + LT pairs
+    for work in priced:
+        assert work.base is not None
+        assert work.rate is not None
+        assert work.code is not None
+        work.amount_before_mpr = work.base
+        if BILATERAL_MODIFIER in work.modifiers:
+            # a fee-schedule row of its own for modifier 50 is already the bilateral price
+            percent = (
+                HUNDRED
+                if work.rate.modifier == BILATERAL_MODIFIER
+                else bilateral_percent(work.code, contract, reference)
+            )
+            work.bilateral_percent = percent
+            work.amount_before_mpr = work.base * percent / HUNDRED
+    pairs = _bilateral_pairs(priced, contract, reference)
+
+    # step 4: multiple procedure reduction among the subject lines
+    procedures: list[_Procedure] = []
+    paired = {id(w) for pair in pairs for w in pair.works}
+    for pair in pairs:
+        if not pair.works[0].exempt:
+            procedures.append(pair)
+        else:
+            pair.total = pair.amount
+    for work in priced:
+        if id(work) in paired:
+            continue
+        assert work.amount_before_mpr is not None
+        if work.exempt:
+            work.expected_raw = work.amount_before_mpr
+        else:
+            procedures.append(_Procedure([work], work.amount_before_mpr, work.units))
+    _rank(procedures, contract)
+    for procedure in procedures:
+        if len(procedure.works) == 1:
+            procedure.works[0].expected_raw = procedure.total
+    for pair in pairs:
+        for work in pair.works:
+            work.expected_raw = pair.total / 2
+
+    # step 5: one rounding, lesser of charges; a pair's cents add up to its total
+    for work in works:
+        if work.expected_raw is not None and work.paired_with is None:
+            work.expected = _cap(to_cents(work.expected_raw), work, contract)
+    for pair in pairs:
+        first, second = pair.works
+        first_cents = to_cents(pair.total / 2)
+        first.expected = _cap(first_cents, first, contract)
+        second.expected = _cap(to_cents(pair.total) - first_cents, second, contract)
+
+    # §5: the lines ranked together are compared as a group first
+    group = [w for w in works if w.ranks]
+    if group:
+        expected_sum = sum((w.expected or ZERO for w in group), ZERO)
+        actual_sum = sum((to_cents(actual_allowed(w.line)) for w in group), ZERO)
+        within = abs(expected_sum - actual_sum) <= contract.tolerance
+        for work in group:
+            work.group_matched = within
+            work.group_expected = expected_sum
+            work.group_actual = actual_sum
+
+
+def _bundle(works: list[_Work], contract: Contract, reference: ReferenceData) -> None:
+    """Step 2: a line is bundled when an edit puts its code (column two) into a code
+    billed on another line of the same claim and date (column one) and its modifiers do
+    not lift the edit. When two lines' edits point at each other, the one earlier on the
+    claim stays payable."""
+    by_code: dict[str, list[_Work]] = {}
+    for work in works:
+        assert work.code is not None
+        by_code.setdefault(work.code, []).append(work)
+    into: dict[int, list[tuple[_Work, str]]] = {}
+    for work in works:
+        assert work.code is not None
+        found: list[tuple[_Work, str]] = []
+        for edit in bundling_edits(work.code, contract, reference):
+            if not edit_applies(edit, work.modifiers):
+                continue
+            found.extend(
+                (other, edit.source) for other in by_code.get(edit.column1, ()) if other is not work
+            )
+        into[id(work)] = sorted(found, key=lambda item: item[0].index)
+    for work in works:
+        for column_one, source in into[id(work)]:
+            mutual = any(back is work for back, _ in into[id(column_one)])
+            if mutual and work.index < column_one.index:
+                continue
+            work.bundled_into = column_one.code
+            work.bundle_source = source
+            break
+
+
+def _bilateral_pairs(
+    priced: list[_Work], contract: Contract, reference: ReferenceData
+) -> list[_Procedure]:
+    """Step 3: an RT line and an LT line of one code (bilateral indicator 1, equal
+    units, no modifier 50) on one date are one bilateral procedure, priced at the
+    bilateral percent of one side's fee; lines are paired in claim order."""
+    sides: dict[tuple[str, Decimal], tuple[list[_Work], list[_Work]]] = {}
+    for work in priced:
+        assert work.code is not None
+        mods = work.modifiers
+        if BILATERAL_MODIFIER in mods or (RIGHT in mods) == (LEFT in mods):
+            continue
+        if not pairs_as_bilateral(work.code, reference):
+            continue
+        rights, lefts = sides.setdefault((work.code, work.units), ([], []))
+        (rights if RIGHT in mods else lefts).append(work)
+    pairs: list[_Procedure] = []
+    for (code, units), (rights, lefts) in sides.items():
+        for right, left in zip(rights, lefts, strict=False):
+            first, second = sorted((right, left), key=lambda w: w.index)
+            assert first.base is not None
+            assert second.base is not None
+            percent = bilateral_percent(code, contract, reference)
+            amount = (first.base + second.base) / 2 * percent / HUNDRED
+            for work, other in ((first, second), (second, first)):
+                work.paired_with = other
+                work.bilateral_percent = percent
+                work.amount_before_mpr = amount / 2
+            pairs.append(_Procedure([first, second], amount, units))
+    pairs.sort(key=lambda p: p.order)
+    return pairs
+
+
+def _unit_weights(units: Decimal) -> list[Decimal]:
+    """Each whole unit is one procedure; a fractional remainder is one more, weighted by
+    its fraction (so the weights add up to the units)."""
+    if units <= 0:
+        return []
+    whole = int(units)
+    weights = [ONE] * whole
+    if units - whole > 0:
+        weights.append(units - whole)
+    return weights
+
+
+def _rank(procedures: list[_Procedure], contract: Contract) -> None:
+    """Step 4: rank every unit of every subject procedure by its amount (per unit),
+    highest first, ties by claim order; rank 1 at 100 %, rank n at the contract's
+    schedule. Adds each unit's payment to its procedure's ``total``."""
+    slots: list[tuple[Decimal, int, int, Decimal, _Procedure]] = []
+    for procedure in procedures:
+        procedure.total = ZERO
+        if procedure.units <= 0:
+            continue
+        per_unit = procedure.amount / procedure.units
+        for k, weight in enumerate(_unit_weights(procedure.units)):
+            slots.append((per_unit, procedure.order, k, weight, procedure))
+    slots.sort(key=lambda s: (-s[0], s[1], s[2]))
+    for rank, (per_unit, _order, _k, weight, procedure) in enumerate(slots, start=1):
+        procedure.total += per_unit * weight * contract.mpr_payment_percent(rank) / HUNDRED
+        for work in procedure.works:
+            work.ranks.append(rank)
+
+
+def _cap(expected: Decimal, work: _Work, contract: Contract) -> Decimal:
+    """``lesser_of_charges``: the expected amount never exceeds the line's charge."""
+    if contract.lesser_of_charges:
+        return min(expected, work.line.charge_amount)
+    return expected
+
+
+def _result(work: _Work, claim: ClaimPayment) -> LineResult:
+    """§5: variance and the first matching row of the category table."""
+    line = work.line
+    contract = work.contract
+    actual = to_cents(actual_allowed(line))
+    expected = work.expected if work.category is None else None
+    variance = None if expected is None else expected - actual
+    before = work.amount_before_mpr
+    payer_reduction = None
+    if work.secondary and before is not None and before > 0:
+        payer_reduction = to_cents(HUNDRED * (ONE - actual / before))
+
+    category = work.category
+    if category is None:
+        assert contract is not None
+        assert variance is not None
+        assert expected is not None
+        category = _categorize(work, contract, expected=expected, actual=actual)
+
+    clause = None
+    if contract is not None and category in CLAUSE_KEY:
+        clause = getattr(contract.clauses, CLAUSE_KEY[category])
+
+    # matched only thanks to the §5 group comparison (alone it would not be)
+    by_group = (
+        category is Category.MATCHED
+        and work.group_matched
+        and contract is not None
+        and variance is not None
+        and abs(variance) > contract.tolerance
+    )
+
+    mpr_percent = None
+    if work.ranks and before is not None and work.expected_raw is not None:
+        if before > 0:
+            mpr_percent = to_cents(HUNDRED * work.expected_raw / before)
+        else:
+            assert contract is not None
+            mpr_percent = contract.mpr_payment_percent(min(work.ranks))
+
+    text = explain.sentence(
+        explain.Facts(
+            category=category,
+            code=work.code,
+            paid_code=line.procedure_code,
+            modifiers=work.modifiers,
+            billed_units=work.units,
+            paid_units=line.units if line.units is not None else ONE,
+            date_of_service=work.dos,
+            claim_status=claim.status_code,
+            contract_id=contract.id if contract is not None else None,
+            clause=clause,
+            expected=expected,
+            actual=actual,
+            carc=line_carcs(line),
+            bundled_into=work.bundled_into,
+            bundle_source=work.bundle_source,
+            bilateral_percent=work.bilateral_percent,
+            paired=work.paired_with is not None,
+            group_matched=by_group,
+            group_expected=work.group_expected,
+            group_actual=work.group_actual,
+            payer_reduction=payer_reduction,
+            contract_reduction=(
+                to_cents(HUNDRED * (ONE - expected / before))
+                if expected is not None and before is not None and before > 0
+                else None
+            ),
+        )
+    )
+    return LineResult(
+        position=line.position,
+        procedure_code=work.code,
+        modifiers=work.modifiers,
+        units=work.units,
+        base_amount=to_cents(work.base) if work.base is not None and expected is not None else None,
+        bundled_into=work.bundled_into,
+        bilateral_percent=work.bilateral_percent,
+        mpr_rank=min(work.ranks) if work.ranks else None,
+        mpr_percent=mpr_percent,
+        amount_before_mpr=to_cents(before) if before is not None and expected is not None else None,
+        expected_allowed=expected,
+        actual_allowed=actual,
+        variance=variance,
+        category=category,
+        disputable=category in DISPUTABLE,
+        payer_reduction_percent=payer_reduction,
+        contract_id=contract.id if contract is not None else None,
+        clause=clause,
+        explanation=text,
+        carc=line_carcs(line),
+        rarc=tuple(line.remark_codes),
+        mpr_exempt=work.exempt,
+        secondary=work.secondary,
+        group_matched=by_group,
+    )
+
+
+def _categorize(work: _Work, contract: Contract, *, expected: Decimal, actual: Decimal) -> Category:
+    """The §5 table from ``matched`` down; the first matching row wins."""
+    line = work.line
+    variance = expected - actual
+    underpaid = variance > 0
+    if work.group_matched or abs(variance) <= contract.tolerance:
+        return Category.MATCHED
+    if underpaid and code_changed(line):
+        return Category.CODE_CHANGED
+    if actual == 0 and has_reason(line, BUNDLING_CARCS) and work.bundled_into is None:
+        return Category.BUNDLED_INCORRECTLY
+    if actual == 0:
+        return Category.DENIED
+    if underpaid and units_reduced(line):
+        return Category.UNITS_REDUCED
+    if underpaid and work.exempt and has_reason(line, MPR_CARC):
+        return Category.EXEMPT_REDUCED
+    before = work.amount_before_mpr
+    if (
+        underpaid
+        and work.secondary
+        and has_reason(line, MPR_CARC)
+        and before is not None
+        and before > 0
+        and (ONE - actual / before) > (ONE - expected / before)
+    ):
+        return Category.MPR_OVERAPPLIED
+    if underpaid and BILATERAL_MODIFIER in work.modifiers:
+        return Category.BILATERAL_UNDERPAID
+    if underpaid:
+        return Category.FEE_SCHEDULE_UNDERPAID
+    return Category.OVERPAID

@@ -1,0 +1,162 @@
+"""Plain-English explanations of pricing results (spec/repricing.md: "an explanation in
+plain English"): one sentence a billing manager understands, naming the procedure,
+the rule, the contract clause where there is one, and the two amounts.
+
+Explanations carry codes and amounts only, never patient names or member ids.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from app.repricing.money import format_money, format_percent
+from app.repricing.schemas import Category
+
+
+@dataclass(slots=True, frozen=True)
+class Facts:
+    """What a sentence may mention; filled by the engine."""
+
+    category: Category
+    code: str | None  # billed
+    paid_code: str | None  # SVC01 as adjudicated
+    modifiers: tuple[str, ...]
+    billed_units: Decimal
+    paid_units: Decimal
+    date_of_service: date | None
+    claim_status: str
+    contract_id: str | None
+    clause: str | None
+    expected: Decimal | None
+    actual: Decimal
+    carc: tuple[str, ...]
+    bundled_into: str | None
+    bundle_source: str | None
+    bilateral_percent: Decimal | None
+    paired: bool
+    group_matched: bool
+    group_expected: Decimal | None
+    group_actual: Decimal | None
+    payer_reduction: Decimal | None
+    contract_reduction: Decimal | None
+
+
+def _units(value: Decimal) -> str:
+    text = f"{value:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def _amounts(facts: Facts) -> str:
+    expected = format_money(facts.expected) if facts.expected is not None else "none"
+    return f"expected {expected}, allowed {format_money(facts.actual)}"
+
+
+def _contract(facts: Facts) -> str:
+    """ "contract Section 5.1", or "the contract" when the clause is not given."""
+    return f"contract {facts.clause}" if facts.clause else "the contract"
+
+
+def _reasons(facts: Facts) -> str:
+    return ", ".join(facts.carc) if facts.carc else "no reason code on the line"
+
+
+def sentence(facts: Facts) -> str:
+    """The explanation for one result, by category."""
+    code = facts.code or "the procedure"
+    if facts.paired and facts.code:
+        side = "RT" if "RT" in facts.modifiers else "LT"
+        code = f"{facts.code}-{side}"
+    c = facts.category
+    if c is Category.SECONDARY_PAYMENT:
+        return (
+            f"Claim processed as secondary (CLP02 {facts.claim_status}): the contract governs "
+            f"the primary payer's allowed amount, so {code} is not repriced; "
+            f"allowed {format_money(facts.actual)}."
+        )
+    if c is Category.NO_CONTRACT:
+        when = (
+            f"on {facts.date_of_service.isoformat()}"
+            if facts.date_of_service
+            else ("for this line (no date of service)")
+        )
+        return (
+            f"No contract with this payer is in force {when}, so {code} is not repriced; "
+            f"allowed {format_money(facts.actual)}."
+        )
+    if c is Category.NO_RATE:
+        if facts.code is None:
+            return (
+                "The procedure code could not be read from the remittance, so the line is "
+                f"not repriced; allowed {format_money(facts.actual)}."
+            )
+        return (
+            f"Contract {facts.contract_id} has no rate for {code}, so it is not repriced; "
+            f"allowed {format_money(facts.actual)}."
+        )
+    if c is Category.MATCHED:
+        if facts.bundled_into is not None:
+            source = "NCCI" if facts.bundle_source == "NCCI" else "contract"
+            return (
+                f"{code} is included in {facts.bundled_into} ({source} bundling edit) and not "
+                f"paid separately: {_amounts(facts)}."
+            )
+        if facts.group_matched and facts.group_expected is not None:
+            assert facts.group_actual is not None
+            when = facts.date_of_service.isoformat() if facts.date_of_service else "that date"
+            half = " (half of a bilateral RT + LT procedure)" if facts.paired else ""
+            return (
+                f"{code}{half} paid as contracted when the claim's procedures on {when} are taken "
+                f"together: {_amounts(facts)} (together expected "
+                f"{format_money(facts.group_expected)}, allowed "
+                f"{format_money(facts.group_actual)})."
+            )
+        return f"{code} paid as contracted: {_amounts(facts)}."
+    if c is Category.CODE_CHANGED:
+        return (
+            f"Billed {code} was paid as {facts.paid_code or 'another code'}; {_contract(facts)} "
+            f"rate for {code} gives {_amounts(facts)}."
+        )
+    if c is Category.BUNDLED_INCORRECTLY:
+        return (
+            f"{code} was denied as bundled ({_reasons(facts)}), but {_contract(facts)} pays it "
+            f"separately: {_amounts(facts)}."
+        )
+    if c is Category.DENIED:
+        return (
+            f"{code} was denied ({_reasons(facts)}): {_amounts(facts)}; "
+            "this needs an appeal, not a pricing dispute."
+        )
+    if c is Category.UNITS_REDUCED:
+        return (
+            f"Billed {_units(facts.billed_units)} units of {code}, paid "
+            f"{_units(facts.paid_units)}: {_amounts(facts)}."
+        )
+    if c is Category.EXEMPT_REDUCED:
+        return (
+            f"{code} is exempt from multiple-procedure reduction under {_contract(facts)} but "
+            f"was reduced as a multiple procedure: {_amounts(facts)}."
+        )
+    if c is Category.MPR_OVERAPPLIED:
+        assert facts.payer_reduction is not None
+        assert facts.contract_reduction is not None
+        return (
+            f"Secondary procedure {code} reduced {format_percent(facts.payer_reduction)} %; "
+            f"{_contract(facts)} allows {format_percent(facts.contract_reduction)} %: "
+            f"{_amounts(facts)}."
+        )
+    if c is Category.BILATERAL_UNDERPAID:
+        percent = format_percent(facts.bilateral_percent) if facts.bilateral_percent else "100"
+        return (
+            f"Bilateral {code}-50 is paid at {percent} % of the rate under {_contract(facts)}: "
+            f"{_amounts(facts)}."
+        )
+    if c is Category.FEE_SCHEDULE_UNDERPAID:
+        where = f" ({facts.clause})" if facts.clause else ""
+        return f"{code} paid below the contract rate{where}: {_amounts(facts)}."
+    if c is Category.OVERPAID:
+        return (
+            f"{code} allowed more than the contract gives: {_amounts(facts)}; a refund may be owed."
+        )
+    return f"{code}: {_amounts(facts)}."  # reversed is set by storage, never here
