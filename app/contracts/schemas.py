@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Literal
 
@@ -138,3 +138,103 @@ class ContractTerms:
     percent_of_schedule: FeeSchedule | None = None
     version_id: uuid.UUID | None = None
     version: int = 1
+
+
+# ------------------------------------------------------------ validation and storage
+
+
+@dataclass(slots=True, frozen=True)
+class Problem:
+    """One validation problem of a contract file: the file as given, the line in it
+    (1-based; a CSV's header is line 1; 0 = the file as a whole) and a plain message."""
+
+    file: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        if self.line:
+            return f"{self.file}:{self.line}: {self.message}"
+        return f"{self.file}: {self.message}"
+
+    def as_dict(self) -> dict[str, str | int]:
+        return {"file": self.file, "line": self.line, "message": self.message}
+
+
+@dataclass(slots=True, frozen=True)
+class Letterhead:
+    """What a dispute letter is sent from, per practice NPI (``practices.yaml``,
+    contracts.md "Practices (letterhead)")."""
+
+    npi: str
+    name: str
+    address_lines: tuple[str, ...]
+    phone: str | None = None
+    signer_name: str | None = None
+    signer_title: str | None = None
+
+    @property
+    def address(self) -> str:
+        return "\n".join(self.address_lines)
+
+
+class ContractSummary(BaseModel):
+    """A stored contract (its current version) as listed by ``contracts list`` and
+    ``GET /v1/contracts``."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    version: int
+    versions: int
+    name: str
+    payer_name: str
+    payer_ids: list[str]
+    practice_npi: str | None = None
+    practice_tin: str | None = None
+    effective_from: date
+    effective_to: date | None = None
+    fee_schedule_rows: int = 0
+    percent_of_rows: int = 0
+    content_hash: str
+    source_path: str | None = None
+    loaded_at: datetime
+
+
+class LoadedItem(BaseModel):
+    """What loading did to one contract id: ``loaded`` (first version), ``new_version``
+    (content changed) or ``unchanged`` (identical content already current)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    contract_id: str
+    version: int
+    status: Literal["loaded", "new_version", "unchanged"]
+    source_path: str | None = None
+
+
+class LoadReport(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    items: list[LoadedItem] = Field(default_factory=list)
+    # NPIs of the letterheads read from a practices.yaml in the batch (not stored)
+    practices: list[str] = Field(default_factory=list)
+
+    def _with(self, status: str) -> list[LoadedItem]:
+        return [item for item in self.items if item.status == status]
+
+    @property
+    def loaded(self) -> list[LoadedItem]:
+        return self._with("loaded")
+
+    @property
+    def new_versions(self) -> list[LoadedItem]:
+        return self._with("new_version")
+
+    @property
+    def unchanged(self) -> list[LoadedItem]:
+        return self._with("unchanged")
+
+    @property
+    def changed(self) -> bool:
+        return any(item.status != "unchanged" for item in self.items)
