@@ -1,0 +1,1100 @@
+"""The 835 reader: bytes → remittances, claim payments and service lines.
+
+spec/parsing.md is the rule book: read everything that can be read reliably, reject
+only what cannot (no ISA, not text, no readable 835 transaction, a money amount that
+is not a number in a claim payment or the BPR, a missing SE/GE/IEA trailer), and say
+which was which. Wrong counts and control numbers, unreadable dates or procedure
+codes, unbalanced amounts (line, claim, payment) are warnings.
+
+``pyx12.x12file.X12Reader`` is the tokenizer (notes/pyx12.md: its loop-aware
+validator is far too slow for the hot path, so ``validation.validate_835`` runs it
+apart). On top of it a small state machine follows the 835 loops (header, 1000A
+payer, 1000B payee, 2000, 2100 claim payment, 2110 service line, PLB) with one
+dict lookup per segment, and yields each claim payment when its loop ends, so memory
+does not grow with the number of claims:
+
+    for event in stream_835(data):   # TransactionStart, ClaimPayment..., TransactionEnd
+        ...
+
+``parse_835`` collects the events into whole remittances for small files and tests.
+pyx12 logs raw values (patient names, member ids): its logger is silenced here, and
+this module's messages name segments and elements, never such values.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import pyx12.errors
+import pyx12.x12file
+
+from app.x12.errors import MAX_FINDINGS, X12Rejected
+from app.x12.schemas import (
+    Adjustment,
+    ClaimPayment,
+    Finding,
+    Party,
+    ProviderAdjustment,
+    Remittance,
+    ServiceLine,
+)
+from app.x12.segments import (
+    KNOWN_835_VERSIONS,
+    Delimiters,
+    decode,
+    parse_amount,
+    parse_date,
+    prepare,
+)
+
+# pyx12 logs errors with the raw element values (PHI): nothing of it reaches a log.
+_pyx12_logger = logging.getLogger("pyx12")
+_pyx12_logger.setLevel(logging.CRITICAL + 1)
+_pyx12_logger.propagate = False
+_pyx12_logger.addHandler(logging.NullHandler())
+
+# Warnings kept per code and transaction (or file); the rest are counted in one line,
+# so a file with 10,000 unbalanced claims does not keep 10,000 findings in memory.
+MAX_WARNINGS_PER_CODE = 100
+
+ZERO = Decimal("0")
+# Separators payers put in composites instead of the declared ISA16 (parsing.md)
+_ALT_COMPONENT_SEPARATORS = (">", ":", "^", "|", "\\", "!", "}", "@")
+_LOOP_BY_CONTEXT = {
+    "header": None,
+    "payer": "1000A",
+    "payee": "1000B",
+    "header_number": "2000",
+    "claim": "2100",
+    "line": "2110",
+    "summary": None,
+}
+
+
+def decode_835(data: bytes) -> str:
+    """Bytes → text pyx12 can read: the UTF-8 byte-order mark and surrounding
+    whitespace removed, non-ASCII characters replaced by their nearest ASCII letters
+    (``?`` when none). Raises X12Rejected for binary data or a file without ISA."""
+    text, _ = decode(data)
+    return text
+
+
+@dataclass(slots=True)
+class TransactionStart:
+    """An 835 transaction (ST) begins: header fields filled, ``claims`` empty."""
+
+    remittance: Remittance
+
+
+@dataclass(slots=True)
+class TransactionEnd:
+    """The SE of the transaction: ``provider_adjustments`` (PLB) and ``warnings``
+    are complete on the same ``remittance`` object."""
+
+    remittance: Remittance
+
+
+Event = TransactionStart | ClaimPayment | TransactionEnd
+
+
+@dataclass(slots=True)
+class ParsedFile:
+    remittances: list[Remittance]  # with .claims filled
+    warnings: list[Finding]  # file-level + every remittance's warnings
+
+
+class Stream:
+    """Iterate to read the file lazily: yields TransactionStart, ClaimPayment and
+    TransactionEnd events in file order. Raises X12Rejected during iteration (as soon
+    as a rejection is certain and the rest of the file has been scanned for more
+    problems, up to 50) or at the end (missing trailers, no 835 transaction).
+    ``warnings`` (file-level) and ``segments_read`` are complete after iteration."""
+
+    def __init__(self, data: bytes) -> None:
+        text, warnings = decode(data)
+        self._prepared = prepare(text)
+        self.warnings: list[Finding] = warnings + self._prepared.warnings
+        self.segments_read = 0
+        self._consumed = False
+
+    def __iter__(self) -> Iterator[Event]:
+        if self._consumed:
+            raise RuntimeError("a Stream can be iterated once")
+        self._consumed = True
+        return _Reader(self).run()
+
+
+def stream_835(data: bytes) -> Stream:
+    """Read an 835 file lazily (see ``Stream``). Raises X12Rejected at once for data
+    that is not text or has no ISA."""
+    return Stream(data)
+
+
+def parse_835(data: bytes) -> ParsedFile:
+    """Read a whole 835 file: every remittance with its claims. Raises X12Rejected."""
+    stream = stream_835(data)
+    remittances: list[Remittance] = []
+    current: Remittance | None = None
+    for event in stream:
+        if isinstance(event, ClaimPayment):
+            assert current is not None
+            current.claims.append(event)
+        elif isinstance(event, TransactionStart):
+            current = event.remittance
+            remittances.append(current)
+    warnings = list(stream.warnings)
+    for remittance in remittances:
+        warnings.extend(remittance.warnings)
+    return ParsedFile(remittances=remittances, warnings=warnings)
+
+
+class _Envelope:
+    """One open ISA, GS or ST: its control number, where it began, what it counts."""
+
+    __slots__ = ("control", "segment_number", "count", "kind")
+
+    def __init__(self, kind: str, control: str, segment_number: int) -> None:
+        self.kind = kind
+        self.control = control
+        self.segment_number = segment_number
+        self.count = 0  # GS in an ISA, ST in a GS, segments in an ST
+
+
+def _person_name(els: list[Any], value: Callable[[list[Any], int], str]) -> str | None:
+    """NM1 → ``LAST, FIRST M`` (NM103, NM104, NM105, NM107)."""
+    last = value(els, 2).strip()
+    given = " ".join(v for v in (value(els, 3).strip(), value(els, 4).strip()) if v)
+    suffix = value(els, 6).strip()
+    name = f"{last}, {given}" if last and given else last or given
+    if suffix:
+        name = f"{name} {suffix}"
+    return name or None
+
+
+class _Reader:
+    """The 835 state machine over pyx12's segments (one instance per iteration)."""
+
+    def __init__(self, stream: Stream) -> None:
+        self.stream = stream
+        prepared = stream._prepared
+        self.delims: Delimiters = prepared.delimiters
+        self.text = prepared.text
+        self.errors: list[Finding] = []
+        self.out: list[Event] = []
+        self.n = 0  # segment number (ISA = 1)
+        self.sid = ""
+        self.isa: _Envelope | None = None
+        self.gs: _Envelope | None = None
+        self.st: _Envelope | None = None
+        self.version: str | None = None
+        self.skipping = False  # inside a transaction that is not read (not 835, no BPR)
+        self.remittances = 0
+        self.rem: Remittance | None = None
+        self.started = False  # TransactionStart of ``rem`` emitted
+        self.context = "header"
+        self.party: Party | None = None
+        self.claim: ClaimPayment | None = None
+        self.line: ServiceLine | None = None
+        self.shift: tuple[Decimal, Decimal, str | None, Decimal | None] | None = None
+        self.alt_component: str | None = None
+        self.file_counts: Counter[str] = Counter()
+        self.rem_counts: Counter[str] = Counter()
+        self.handlers: dict[str, Callable[[list[Any]], None]] = {
+            "SVC": self.on_svc,
+            "CAS": self.on_cas,
+            "DTM": self.on_dtm,
+            "REF": self.on_ref,
+            "AMT": self.on_amt,
+            "CLP": self.on_clp,
+            "NM1": self.on_nm1,
+            "LQ": self.on_lq,
+            "MOA": self.on_moa,
+            "MIA": self.on_mia,
+            "LX": self.on_lx,
+            "PLB": self.on_plb,
+            "BPR": self.on_bpr,
+            "TRN": self.on_trn,
+            "N1": self.on_n1,
+            "N3": self.on_n3,
+            "N4": self.on_n4,
+            "ST": self.on_st,
+            "SE": self.on_se,
+            "GS": self.on_gs,
+            "GE": self.on_ge,
+            "ISA": self.on_isa,
+            "IEA": self.on_iea,
+        }
+        # Segments of an 835 that carry nothing the product stores
+        for ignored in ("PER", "CUR", "RDM", "TS3", "TS2", "QTY"):
+            self.handlers[ignored] = self.on_ignored
+
+    # ----------------------------------------------------------------- plumbing
+    def run(self) -> Iterator[Event]:
+        reader = pyx12.x12file.X12Reader(io.StringIO(self.text))
+        segments = iter(reader)
+        handlers = self.handlers
+        out = self.out
+        errors = self.errors
+        while True:
+            try:
+                seg = next(segments)
+            except StopIteration:
+                break
+            except (pyx12.errors.X12Error, pyx12.errors.EngineError, IndexError, ValueError):
+                self.error(f"segment {self.n + 1} cannot be read", code="unreadable", next_=True)
+                break
+            self.n += 1
+            sid = seg.seg_id or ""
+            self.sid = sid
+            handler = handlers.get(sid)
+            if handler is None:
+                self.on_other(seg.elements)
+            elif self.st is None and sid not in _ENVELOPE:
+                self.outside()
+            elif self.skipping and sid not in _ENVELOPE:
+                if self.st is not None:
+                    self.st.count += 1
+            else:
+                handler(seg.elements)
+            if sid in _ENVELOPE:
+                reader.pop_errors()  # pyx12's own count checks: we make ours, located
+            if out:
+                if not errors:
+                    yield from out
+                out.clear()
+            if len(errors) >= MAX_FINDINGS:
+                break
+        self.stream.segments_read = self.n
+        if len(errors) < MAX_FINDINGS:
+            self.finish(reader)
+        if errors:
+            raise X12Rejected(errors)
+        yield from out
+
+    def finish(self, reader: pyx12.x12file.X12Reader) -> None:
+        """End of data: every open envelope lacks its trailer (pyx12 drops truncated
+        data silently; its ``cleanup`` errors confirm ours)."""
+        reader.cleanup()
+        reader.pop_errors()
+        if self.st is not None:
+            self.error(
+                f"missing SE trailer: the transaction set that begins at segment "
+                f"{self.st.segment_number} is not closed (the file may be cut short)",
+                code="missing_trailer",
+                segment="SE",
+                next_=True,
+            )
+        if self.gs is not None:
+            self.error(
+                f"missing GE trailer: the functional group that begins at segment "
+                f"{self.gs.segment_number} is not closed",
+                code="missing_trailer",
+                segment="GE",
+                next_=True,
+            )
+        if self.isa is not None:
+            self.error(
+                f"missing IEA trailer: the interchange that begins at segment "
+                f"{self.isa.segment_number} is not closed",
+                code="missing_trailer",
+                segment="IEA",
+                next_=True,
+            )
+        if not self.errors and self.remittances == 0:
+            self.error(
+                "no readable 835 transaction (an ST*835 with a BPR) in the file",
+                code="no_835",
+                segment="ST",
+                located=False,
+            )
+
+    def loop(self) -> str | None:
+        return _LOOP_BY_CONTEXT.get(self.context)
+
+    def error(
+        self,
+        message: str,
+        *,
+        code: str,
+        element: str | None = None,
+        segment: str | None = None,
+        next_: bool = False,
+        located: bool = True,
+    ) -> None:
+        number = (self.n + 1 if next_ else self.n) if located else None
+        self.errors.append(
+            Finding(
+                message,
+                segment_number=number,
+                segment=segment or (self.sid if located and not next_ else None),
+                loop=self.loop() if located and not next_ else None,
+                element=element,
+                code=code,
+            )
+        )
+
+    def warn(
+        self,
+        message: str,
+        *,
+        code: str,
+        element: str | None = None,
+        file_level: bool = False,
+        segment_number: int | None = None,
+        segment: str | None = None,
+    ) -> None:
+        rem = None if file_level else self.rem
+        counts = self.rem_counts if rem is not None else self.file_counts
+        counts[code] += 1
+        if counts[code] > MAX_WARNINGS_PER_CODE:
+            return
+        finding = Finding(
+            message,
+            segment_number=segment_number if segment_number is not None else self.n,
+            segment=segment or self.sid,
+            loop=None if file_level else self.loop(),
+            element=element,
+            code=code,
+        )
+        (rem.warnings if rem is not None else self.stream.warnings).append(finding)
+
+    def _summarise_counts(self, counts: Counter[str], target: list[Finding]) -> None:
+        for code, count in sorted(counts.items()):
+            if count > MAX_WARNINGS_PER_CODE:
+                extra = count - MAX_WARNINGS_PER_CODE
+                target.append(Finding(f"{extra} more warnings of this kind", code=code))
+        counts.clear()
+
+    def value(self, els: list[Any], index: int) -> str:
+        """Element ``index`` (0-based: CLP01 is 0) as written, or ""."""
+        if index >= len(els):
+            return ""
+        parts = els[index].elements
+        if len(parts) == 1:
+            return str(parts[0].value)
+        return self.delims.component.join(p.value for p in parts)
+
+    def parts(self, els: list[Any], index: int) -> list[str]:
+        """Composite element ``index`` as its components. A component separator in the
+        body other than ISA16 (``HC>64483`` under ``:``) is read, with a warning,
+        when the first component is a two-character qualifier."""
+        if index >= len(els):
+            return []
+        values: list[str] = [p.value for p in els[index].elements]
+        if len(values) == 1:
+            value = values[0]
+            alt = self.alt_component
+            if alt is not None and alt in value:
+                return list(value.split(alt))
+            for candidate in _ALT_COMPONENT_SEPARATORS:
+                if candidate in value and candidate not in (
+                    self.delims.component,
+                    self.delims.element,
+                    self.delims.segment,
+                ):
+                    split: list[str] = value.split(candidate)
+                    if len(split[0]) == 2 and split[0].isalnum() and split[1]:
+                        self.alt_component = candidate
+                        self.warn(
+                            f"the component separator {candidate!r} is used in the body "
+                            f"where ISA16 declares {self.delims.component!r}; read as "
+                            "components",
+                            code="component_separator",
+                            element=f"{self.sid}{index + 1:02d}",
+                            file_level=True,
+                        )
+                        return split
+        return values
+
+    def amount(self, els: list[Any], index: int, *, required: bool = True) -> Decimal | None:
+        """A money element; a value that is not a number rejects the file."""
+        raw = self.value(els, index)
+        if not raw:
+            if required:
+                self.error(
+                    f"{self.sid}{index + 1:02d} (a money amount) is missing",
+                    code="invalid_amount",
+                    element=f"{self.sid}{index + 1:02d}",
+                )
+            return None
+        number = parse_amount(raw)
+        if number is None:
+            self.error(
+                f"{self.sid}{index + 1:02d} (a money amount) is not a number",
+                code="invalid_amount",
+                element=f"{self.sid}{index + 1:02d}",
+            )
+        return number
+
+    def quantity(self, els: list[Any], index: int) -> Decimal | None:
+        raw = self.value(els, index)
+        if not raw:
+            return None
+        number = parse_amount(raw)
+        if number is None:
+            self.warn(
+                f"{self.sid}{index + 1:02d} (a quantity) is not a number; ignored",
+                code="invalid_quantity",
+                element=f"{self.sid}{index + 1:02d}",
+            )
+        return number
+
+    def date(self, els: list[Any], index: int) -> Any:
+        raw = self.value(els, index)
+        if not raw:
+            return None
+        parsed = parse_date(raw)
+        if parsed is None:
+            self.warn(
+                f"{self.sid}{index + 1:02d} is not a valid CCYYMMDD date; ignored",
+                code="invalid_date",
+                element=f"{self.sid}{index + 1:02d}",
+            )
+        return parsed
+
+    def unexpected(self) -> None:
+        self.warn(f"{self.sid} segment not expected here; ignored", code="unexpected_segment")
+
+    def outside(self) -> None:
+        self.error(
+            f"{self.sid} segment outside a transaction set (ST/SE)",
+            code="outside_transaction",
+        )
+
+    # ------------------------------------------------------------- envelope
+    def on_isa(self, els: list[Any]) -> None:
+        if self.isa is not None:
+            self.missing_trailers(upto="ISA")
+        self.isa = _Envelope("ISA", self.value(els, 12), self.n)
+        if self.n > 1:
+            component = self.value(els, 15)
+            if component and component != self.delims.component:
+                self.warn(
+                    f"this interchange declares the component separator {component!r} "
+                    f"where the first declared {self.delims.component!r}",
+                    code="component_separator",
+                    element="ISA16",
+                    file_level=True,
+                )
+
+    def missing_trailers(self, *, upto: str) -> None:
+        """A new ISA/GS/ST while an envelope is still open: its trailer is missing."""
+        order = ("ST", "GS", "ISA")
+        trailers = {"ST": "SE", "GS": "GE", "ISA": "IEA"}
+        for kind in order:
+            env = {"ST": self.st, "GS": self.gs, "ISA": self.isa}[kind]
+            if env is not None:
+                self.error(
+                    f"missing {trailers[kind]} trailer: the {kind} at segment "
+                    f"{env.segment_number} is not closed before this {self.sid}",
+                    code="missing_trailer",
+                    segment=trailers[kind],
+                )
+                setattr(self, kind.lower(), None)
+            if kind == upto:
+                break
+        self.skipping = False
+
+    def on_iea(self, els: list[Any]) -> None:
+        if self.gs is not None:
+            self.missing_trailers(upto="GS")
+        isa = self.isa
+        if isa is None:
+            self.warn("IEA without an ISA; ignored", code="unexpected_segment", file_level=True)
+            return
+        if self.value(els, 1) != isa.control:
+            self.warn(
+                f"IEA02 control number does not match ISA13 of segment {isa.segment_number}",
+                code="control_number",
+                element="IEA02",
+                file_level=True,
+            )
+        if self.value(els, 0) != str(isa.count):
+            self.warn(
+                f"IEA01 says {self.value(els, 0)!r} functional groups; the interchange "
+                f"has {isa.count}",
+                code="envelope_count",
+                element="IEA01",
+                file_level=True,
+            )
+        self.isa = None
+
+    def on_gs(self, els: list[Any]) -> None:
+        if self.gs is not None:
+            self.missing_trailers(upto="GS")
+        if self.isa is None:
+            self.error("GS segment outside an interchange (ISA missing)", code="outside_isa")
+            return
+        self.isa.count += 1
+        self.gs = _Envelope("GS", self.value(els, 5), self.n)
+        self.version = self.value(els, 7) or None
+        if self.value(els, 0) == "HP" and self.version not in KNOWN_835_VERSIONS:
+            self.warn(
+                f"GS08 version {self.version!r} is not a known 835 version; read with the "
+                "5010 rules",
+                code="unknown_version",
+                element="GS08",
+                file_level=True,
+            )
+
+    def on_ge(self, els: list[Any]) -> None:
+        if self.st is not None:
+            self.missing_trailers(upto="ST")
+        gs = self.gs
+        if gs is None:
+            self.warn("GE without a GS; ignored", code="unexpected_segment", file_level=True)
+            return
+        if self.value(els, 1) != gs.control:
+            self.warn(
+                f"GE02 control number does not match GS06 of segment {gs.segment_number}",
+                code="control_number",
+                element="GE02",
+                file_level=True,
+            )
+        if self.value(els, 0) != str(gs.count):
+            self.warn(
+                f"GE01 says {self.value(els, 0)!r} transaction sets; the group has {gs.count}",
+                code="envelope_count",
+                element="GE01",
+                file_level=True,
+            )
+        self.gs = None
+
+    def on_st(self, els: list[Any]) -> None:
+        if self.st is not None:
+            self.missing_trailers(upto="ST")
+        if self.gs is None:
+            self.error("ST segment outside a functional group (GS missing)", code="outside_gs")
+            return
+        self.gs.count += 1
+        self.st = _Envelope("ST", self.value(els, 1), self.n)
+        self.st.count = 1
+        kind = self.value(els, 0)
+        if kind != "835":
+            self.skipping = True
+            self.warn(
+                f"transaction set {kind!r} is not an 835; skipped",
+                code="skipped_transaction",
+                file_level=True,
+            )
+            return
+        self.skipping = False
+        self.rem = Remittance(
+            position=self.remittances + 1,
+            control_number=self.st.control or None,
+            version=self.version,
+            handling_code=None,
+            payment_amount=ZERO,
+            credit_debit=None,
+            payment_method=None,
+            payment_date=None,
+            trace_type=None,
+            trace_number=None,
+            trace_originator=None,
+            production_date=None,
+            segment_number=self.n,
+        )
+        self.have_bpr = False
+        self.started = False
+        self.context = "header"
+        self.party = None
+        self.claim = None
+        self.line = None
+        self.plb_total = ZERO
+        self.paid_total = ZERO
+        self.claim_position = 0
+
+    def on_se(self, els: list[Any]) -> None:
+        st = self.st
+        if st is None:
+            self.warn("SE without an ST; ignored", code="unexpected_segment", file_level=True)
+            return
+        st.count += 1
+        rem = self.rem if not self.skipping else None
+        if rem is not None and not self.started:
+            self.begin_body()
+            rem = self.rem
+        if rem is not None:
+            self.close_claim()
+            self.context = "summary"
+            self.check_trailer(els, st)
+            self.balance_payment(rem)
+            self._summarise_counts(self.rem_counts, rem.warnings)
+            self.out.append(TransactionEnd(rem))
+        self.st = None
+        self.rem = None
+        self.skipping = False
+
+    def check_trailer(self, els: list[Any], st: _Envelope) -> None:
+        if self.value(els, 1) != st.control:
+            self.warn(
+                f"SE02 control number does not match ST02 of segment {st.segment_number}",
+                code="control_number",
+                element="SE02",
+            )
+        if self.value(els, 0) != str(st.count):
+            self.warn(
+                f"SE01 says {self.value(els, 0)!r} segments; the transaction set has {st.count}",
+                code="segment_count",
+                element="SE01",
+            )
+
+    def on_other(self, els: list[Any]) -> None:
+        sid = self.sid
+        if self.st is not None:
+            self.st.count += 1
+        if self.skipping:
+            return
+        valid = 2 <= len(sid) <= 3 and sid.isalnum() and sid[0].isalpha() and sid.isupper()
+        if not valid:
+            if self.st is None and self.isa is None:
+                self.warn(
+                    "data after the end of the interchange; ignored",
+                    code="trailing_data",
+                    file_level=True,
+                    segment="",
+                )
+                return
+            self.warn(
+                "a segment with an invalid segment identifier; ignored",
+                code="invalid_segment",
+                segment="",
+                file_level=self.st is None,
+            )
+            return
+        if self.st is None:
+            self.outside()
+
+    def on_ignored(self, els: list[Any]) -> None:
+        assert self.st is not None
+        self.st.count += 1
+
+    # --------------------------------------------------------------- header
+    def body_segment(self) -> bool:
+        """Called by every segment that ends the header: emits TransactionStart (or
+        marks the transaction skipped when it has no BPR). False when skipped."""
+        if not self.started:
+            self.begin_body()
+        return not self.skipping
+
+    def begin_body(self) -> None:
+        rem = self.rem
+        assert rem is not None
+        self.started = True
+        if not self.have_bpr:
+            self.skipping = True
+            self.warn(
+                "an 835 transaction set without a BPR (payment) segment; skipped",
+                code="skipped_transaction",
+                file_level=True,
+                segment_number=rem.segment_number,
+                segment="ST",
+            )
+            self.rem = None
+            return
+        self.remittances += 1
+        self.out.append(TransactionStart(rem))
+
+    def on_bpr(self, els: list[Any]) -> None:
+        assert self.st is not None
+        self.st.count += 1
+        rem = self.rem
+        if rem is None or self.started:
+            self.unexpected()
+            return
+        self.have_bpr = True
+        rem.handling_code = self.value(els, 0) or None
+        rem.payment_amount = self.amount(els, 1) or ZERO
+        rem.credit_debit = self.value(els, 2) or None
+        rem.payment_method = self.value(els, 3) or None
+        rem.payment_date = self.date(els, 15)
+
+    def on_trn(self, els: list[Any]) -> None:
+        assert self.st is not None
+        self.st.count += 1
+        rem = self.rem
+        if rem is None or self.started:
+            return  # TRN is header-only in an 835
+        if rem.trace_number is None:
+            rem.trace_type = self.value(els, 0) or None
+            rem.trace_number = self.value(els, 1) or None
+            rem.trace_originator = self.value(els, 2) or None
+
+    def on_n1(self, els: list[Any]) -> None:
+        assert self.st is not None
+        self.st.count += 1
+        rem = self.rem
+        if rem is None or self.started:
+            return  # N1 is header-only in an 835
+        qualifier = self.value(els, 0)
+        if qualifier == "PR":
+            party, self.context = rem.payer, "payer"
+        elif qualifier == "PE":
+            party, self.context = rem.payee, "payee"
+        else:
+            self.party, self.context = None, "header"
+            return
+        self.party = party
+        party.name = self.value(els, 1) or None
+        party.id_qualifier = self.value(els, 2) or None
+        party.identifier = self.value(els, 3) or None
+
+    def on_n3(self, els: list[Any]) -> None:
+        assert self.st is not None
+        self.st.count += 1
+        if self.party is not None and self.context in ("payer", "payee"):
+            self.party.address_lines = tuple(
+                v for v in (self.value(els, 0), self.value(els, 1)) if v
+            )
+
+    def on_n4(self, els: list[Any]) -> None:
+        assert self.st is not None
+        self.st.count += 1
+        if self.party is not None and self.context in ("payer", "payee"):
+            self.party.city = self.value(els, 0) or None
+            self.party.state = self.value(els, 1) or None
+            self.party.postal_code = self.value(els, 2) or None
+
+    # ----------------------------------------------------------- claims
+    def on_lx(self, els: list[Any]) -> None:
+        assert self.st is not None
+        self.st.count += 1
+        if self.body_segment():
+            self.close_claim()
+            self.context = "header_number"
+
+    def on_clp(self, els: list[Any]) -> None:
+        assert self.st is not None
+        self.st.count += 1
+        if not self.body_segment():
+            return
+        self.close_claim()
+        assert self.rem is not None
+        self.context = "claim"
+        self.claim = ClaimPayment(
+            position=self.claim_position + 1,
+            claim_id=self.value(els, 0),
+            status_code=self.value(els, 1),
+            charge_amount=self.amount(els, 2) or ZERO,
+            paid_amount=self.amount(els, 3) or ZERO,
+            patient_responsibility_amount=self.amount(els, 4, required=False),
+            filing_indicator=self.value(els, 5) or None,
+            payer_claim_number=self.value(els, 6) or None,
+            place_of_service=self.value(els, 7) or None,
+            frequency_code=self.value(els, 8) or None,
+            segment_number=self.n,
+        )
+        self.claim_position += 1
+        if not self.claim.claim_id:
+            self.warn("CLP01 (patient control number) is empty", code="missing_value")
+        if not self.claim.status_code:
+            self.warn("CLP02 (claim status) is empty", code="missing_value")
+
+    def close_claim(self) -> None:
+        """End of a Loop 2100: close its last line, check its balance, emit it."""
+        claim = self.claim
+        if claim is None:
+            return
+        self.close_line()
+        if claim.lines:
+            paid = sum((line.paid_amount for line in claim.lines), ZERO)
+            if paid != claim.paid_amount:
+                self.warn(
+                    f"claim payment at segment {claim.segment_number}: CLP04 paid "
+                    f"{claim.paid_amount} but its service lines paid {paid}",
+                    code="claim_unbalanced",
+                    element="CLP04",
+                    segment_number=claim.segment_number,
+                    segment="CLP",
+                )
+        self.paid_total += claim.paid_amount
+        self.out.append(claim)
+        self.claim = None
+        self.context = "header_number"
+
+    def on_nm1(self, els: list[Any]) -> None:
+        assert self.st is not None
+        self.st.count += 1
+        claim = self.claim
+        if claim is None or self.line is not None:
+            return
+        qualifier = self.value(els, 0)
+        if qualifier == "QC":
+            claim.patient_name = _person_name(els, self.value)
+            claim.patient_member_id = self.value(els, 8) or None
+        elif qualifier == "IL":
+            claim.insured_name = _person_name(els, self.value)
+            claim.insured_member_id = self.value(els, 8) or None
+
+    def on_moa(self, els: list[Any]) -> None:
+        self.remarks(els, range(2, 7))
+
+    def on_mia(self, els: list[Any]) -> None:
+        self.remarks(els, (4, 19, 20, 21, 22))
+
+    def remarks(self, els: list[Any], indexes: Any) -> None:
+        assert self.st is not None
+        self.st.count += 1
+        claim = self.claim
+        if claim is None or self.line is not None:
+            self.unexpected()
+            return
+        codes = [v for v in (self.value(els, i) for i in indexes) if v]
+        if codes:
+            claim.remark_codes = claim.remark_codes + tuple(codes)
+
+    def on_cas(self, els: list[Any]) -> None:
+        assert self.st is not None
+        self.st.count += 1
+        target = self.line if self.line is not None else self.claim
+        if target is None:
+            self.unexpected()
+            return
+        group = self.value(els, 0)
+        for start in range(1, min(len(els), 19), 3):
+            reason = self.value(els, start)
+            raw_amount = self.value(els, start + 1)
+            if not reason and not raw_amount:
+                continue
+            amount = self.amount(els, start + 1)
+            if not reason:
+                self.warn(
+                    f"CAS{start + 1:02d} (adjustment reason) is empty; adjustment ignored",
+                    code="missing_value",
+                    element=f"CAS{start + 1:02d}",
+                )
+                continue
+            target.adjustments.append(
+                Adjustment(group, reason, amount or ZERO, self.quantity(els, start + 2))
+            )
+
+    def on_dtm(self, els: list[Any]) -> None:
+        assert self.st is not None
+        self.st.count += 1
+        qualifier = self.value(els, 0)
+        line = self.line
+        if line is not None:
+            if qualifier == "472":
+                line.service_date = self.date(els, 1)
+            elif qualifier == "150":
+                if line.service_date is None:
+                    line.service_date = self.date(els, 1)
+            elif qualifier == "151":
+                line.service_end_date = self.date(els, 1)
+            return
+        claim = self.claim
+        if claim is not None:
+            if qualifier == "232":
+                claim.statement_from_date = self.date(els, 1)
+            elif qualifier == "233":
+                claim.statement_to_date = self.date(els, 1)
+            return
+        rem = self.rem
+        if rem is not None and qualifier == "405" and not self.started:
+            rem.production_date = self.date(els, 1)
+
+    def on_ref(self, els: list[Any]) -> None:
+        assert self.st is not None
+        self.st.count += 1
+        qualifier = self.value(els, 0)
+        if self.line is not None:
+            if qualifier == "6R" and self.line.line_control_number is None:
+                self.line.line_control_number = self.value(els, 1) or None
+            return
+        party = self.party
+        if party is not None and self.claim is None and not self.started:
+            if (qualifier == "2U" and self.context == "payer") or (
+                qualifier == "TJ" and self.context == "payee"
+            ):
+                party.additional_id = party.additional_id or self.value(els, 1) or None
+
+    def on_amt(self, els: list[Any]) -> None:
+        assert self.st is not None
+        self.st.count += 1
+        if self.claim is None:
+            return
+        value = self.amount(els, 1)
+        if self.line is not None and self.value(els, 0) == "B6":
+            self.line.allowed_amount = value
+
+    def on_lq(self, els: list[Any]) -> None:
+        assert self.st is not None
+        self.st.count += 1
+        line = self.line
+        if line is None:
+            self.unexpected()
+            return
+        if self.value(els, 0) in ("HE", "RX"):
+            code = self.value(els, 1)
+            if code:
+                line.remark_codes = (*line.remark_codes, code)
+
+    # ------------------------------------------------------------ service lines
+    def on_svc(self, els: list[Any]) -> None:
+        assert self.st is not None
+        self.st.count += 1
+        claim = self.claim
+        if claim is None:
+            if self.body_segment():
+                self.error("SVC (service line) outside a claim payment", code="outside_claim")
+            return
+        self.close_line()
+        self.context = "line"
+        procedure = self.parts(els, 0)
+        qualifier = procedure[0] if procedure and procedure[0] else None
+        code = procedure[1] if len(procedure) > 1 and procedure[1] else None
+        modifiers = tuple(m for m in procedure[2:6] if m)
+        if code is None and qualifier is not None and len(qualifier) == 2:
+            # SVC*HC*24599*1766.50*187.50**1: the code written as its own element, so
+            # every amount sits one element later. When SVC02 is not a number that is
+            # certain; when it is, both readings are kept until the line's CAS show
+            # which one balances (close_line).
+            shifted_charge = parse_amount(self.value(els, 2))
+            shifted_paid = parse_amount(self.value(els, 3))
+            if shifted_charge is not None and shifted_paid is not None:
+                if parse_amount(self.value(els, 1)) is None:
+                    self.line = self.new_line(
+                        qualifier, modifiers, shifted_charge, shifted_paid, els, shift=1
+                    )
+                    self.warn(
+                        "SVC01 holds only its qualifier: the procedure code cannot be read "
+                        "and the amounts were read one element later",
+                        code="procedure_code",
+                        element="SVC01",
+                    )
+                    return
+                units = parse_amount(self.value(els, 5)) if self.value(els, 5) else None
+                self.shift = (shifted_charge, shifted_paid, self.value(els, 4) or None, units)
+        charge = self.amount(els, 1) or ZERO
+        paid = self.amount(els, 2) or ZERO
+        self.line = self.new_line(qualifier, modifiers, charge, paid, els, shift=0, code=code)
+        if code is None:
+            self.warn(
+                "SVC01 procedure code cannot be read; the line is kept without a rate",
+                code="procedure_code",
+                element="SVC01",
+            )
+
+    def new_line(
+        self,
+        qualifier: str | None,
+        modifiers: tuple[str, ...],
+        charge: Decimal,
+        paid: Decimal,
+        els: list[Any],
+        *,
+        shift: int,
+        code: str | None = None,
+    ) -> ServiceLine:
+        """A ServiceLine from SVC; ``shift`` 1 reads SVC02.. one element later."""
+        claim = self.claim
+        assert claim is not None
+        original = self.parts(els, 5 + shift)
+        return ServiceLine(
+            position=len(claim.lines) + 1,
+            procedure_qualifier=qualifier,
+            procedure_code=code,
+            modifiers=modifiers,
+            charge_amount=charge,
+            paid_amount=paid,
+            revenue_code=self.value(els, 3 + shift) or None,
+            units=self.quantity(els, 4 + shift),
+            original_qualifier=(original[0] or None) if original else None,
+            original_procedure_code=(original[1] or None) if len(original) > 1 else None,
+            original_modifiers=tuple(m for m in original[2:6] if m),
+            original_units=self.quantity(els, 6 + shift),
+            segment_number=self.n,
+        )
+
+    def close_line(self) -> None:
+        """End of a Loop 2110: decide an ambiguous SVC reading, check the balance."""
+        line = self.line
+        if line is None:
+            return
+        claim = self.claim
+        assert claim is not None
+        adjusted = sum((a.amount for a in line.adjustments), ZERO)
+        balanced = line.charge_amount - adjusted == line.paid_amount
+        if self.shift is not None:
+            charge, paid, revenue, units = self.shift
+            if not balanced and charge - adjusted == paid:
+                line.charge_amount, line.paid_amount = charge, paid
+                line.revenue_code, line.units = revenue, units
+                line.original_qualifier = line.original_procedure_code = None
+                line.original_modifiers, line.original_units = (), None
+                balanced = True
+                self.warn(
+                    "SVC01 holds only its qualifier and the amounts balance one element "
+                    "later: read shifted",
+                    code="procedure_code",
+                    element="SVC01",
+                    segment_number=line.segment_number,
+                    segment="SVC",
+                )
+            self.shift = None
+        if not balanced:
+            self.warn(
+                f"service line at segment {line.segment_number}: SVC02 charge "
+                f"{line.charge_amount} minus its adjustments {adjusted} is not SVC03 paid "
+                f"{line.paid_amount}",
+                code="line_unbalanced",
+                element="SVC03",
+                segment_number=line.segment_number,
+                segment="SVC",
+            )
+        claim.lines.append(line)
+        self.line = None
+        self.context = "claim"
+
+    # --------------------------------------------------------------- summary
+    def on_plb(self, els: list[Any]) -> None:
+        assert self.st is not None
+        self.st.count += 1
+        if not self.body_segment():
+            return
+        self.close_claim()
+        rem = self.rem
+        assert rem is not None
+        self.context = "summary"
+        provider = self.value(els, 0) or None
+        fiscal = self.date(els, 1)
+        for start in range(2, min(len(els), 14), 2):
+            reason = self.parts(els, start)
+            raw = self.value(els, start + 1)
+            if not (reason and reason[0]) and not raw:
+                continue
+            amount = self.amount(els, start + 1) or ZERO
+            rem.provider_adjustments.append(
+                ProviderAdjustment(
+                    provider_id=provider,
+                    fiscal_period_date=fiscal,
+                    reason_code=reason[0] if reason else "",
+                    reference_id=(reason[1] or None) if len(reason) > 1 else None,
+                    amount=amount,
+                )
+            )
+            self.plb_total += amount
+
+    def balance_payment(self, rem: Remittance) -> None:
+        """Sum of CLP04 − sum of PLB amounts = BPR02 (negated for a debit, BPR03 D)."""
+        expected = rem.payment_amount if rem.credit_debit != "D" else -rem.payment_amount
+        net = self.paid_total - self.plb_total
+        if net != expected:
+            self.warn(
+                f"the claim payments ({self.paid_total}) less the provider adjustments "
+                f"({self.plb_total}) come to {net}, not the BPR02 payment of "
+                f"{rem.payment_amount}",
+                code="payment_unbalanced",
+                element="BPR02",
+                segment_number=rem.segment_number + 1 if rem.segment_number else None,
+                segment="BPR",
+            )
+
+
+_ENVELOPE = frozenset({"ISA", "IEA", "GS", "GE", "ST", "SE"})

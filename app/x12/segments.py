@@ -1,0 +1,239 @@
+"""Bytes to pyx12-readable text, and element values to Python values.
+
+pyx12's ``X12Reader`` expects ASCII text whose first 106 characters are the ISA, and
+one segment terminator throughout; anything else makes it raise a misleading error or
+drop data silently (notes/pyx12.md). Real files are looser (spec/parsing.md
+"Accepted"): a byte-order mark, non-ASCII names, an unpadded ISA, ``~`` followed by a
+newline or CRLF, a bare newline as terminator, pretty-printed indentation, a
+terminator written at the start of each line, a missing final terminator, empty
+segments. ``decode`` and ``prepare`` turn all of these into the one form pyx12
+reads, and say what they changed as warnings.
+
+The value parsers (``parse_amount``, ``parse_date``) are on the hot path: no regex,
+one ``Decimal`` per amount.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from app.x12.errors import X12Rejected
+from app.x12.schemas import Finding
+
+ISA_LENGTH = 106
+# Widths of ISA01 .. ISA16 (the ISA is fixed-width: 106 characters with its terminator)
+ISA_WIDTHS = (2, 10, 2, 10, 2, 15, 2, 15, 6, 4, 1, 5, 9, 1, 1, 1)
+KNOWN_ISA_VERSIONS = ("00401", "00501")
+KNOWN_835_VERSIONS = frozenset({"005010X221A1", "005010X221", "004010X091A1", "004010X091"})
+
+_BOM_UTF8 = b"\xef\xbb\xbf"
+_LINE_BREAKS = re.compile(r"[ \t]*[\r\n]+[ \t]*")
+_NEWLINE_LINES = re.compile(r"[ \t]*(?:\r\n|\r|\n)[ \t\r\n]*")
+# Control characters that no text file holds (tab, CR, LF, FF, VT, BEL and the
+# information separators 0x1C-0x1F are legal X12 delimiters; 0x1A is a DOS EOF mark)
+_BINARY_BYTES = bytes([*range(0x00, 0x07), 0x08, *range(0x0E, 0x1A), 0x1B])
+
+
+@dataclass(slots=True, frozen=True)
+class Delimiters:
+    element: str
+    component: str
+    segment: str
+    repetition: str | None
+
+
+@dataclass(slots=True)
+class Prepared:
+    """Text ready for ``pyx12.x12file.X12Reader`` and what was changed to get it."""
+
+    text: str
+    delimiters: Delimiters
+    isa_version: str
+    warnings: list[Finding] = field(default_factory=list)
+
+
+def _reject(message: str, code: str, segment: str | None = None) -> X12Rejected:
+    number = 1 if segment == "ISA" else None
+    return X12Rejected([Finding(message, segment_number=number, segment=segment, code=code)])
+
+
+def _to_ascii(text: str) -> str:
+    """Non-ASCII characters → their ASCII base letter where one exists (``José`` →
+    ``Jose``), else ``?``."""
+    out: list[str] = []
+    for ch in text:
+        if ch.isascii():
+            out.append(ch)
+            continue
+        base = unicodedata.normalize("NFKD", ch).encode("ascii", "ignore").decode("ascii")
+        out.append(base if base and base.isprintable() else "?")
+    return "".join(out)
+
+
+def decode(data: bytes) -> tuple[str, list[Finding]]:
+    """Bytes → ASCII text starting with ``ISA`` (see ``decode_835``), with warnings."""
+    warnings: list[Finding] = []
+    if not data or not data.strip():
+        raise _reject("the file is empty", "empty")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            data = data.decode("utf-16").encode("utf-8")
+        except UnicodeDecodeError:
+            raise _reject("the file is not text", "not_text") from None
+        warnings.append(Finding("the file is UTF-16 text; read as ASCII", code="encoding"))
+    if data.startswith(_BOM_UTF8):
+        data = data[len(_BOM_UTF8) :]
+    sample = data[:65536]
+    binary = sum(sample.count(bytes([b])) for b in _BINARY_BYTES)
+    if b"\x00" in data or binary * 100 > len(sample):
+        raise _reject("the file is not text (binary data)", "not_text")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        text = data.decode("cp1252", errors="replace")
+    text = text.strip().rstrip("\x1a").strip()
+    if not text.isascii():
+        warnings.append(
+            Finding(
+                "the file holds non-ASCII characters; they were replaced by their nearest "
+                "ASCII letters (or ?)",
+                code="non_ascii",
+            )
+        )
+        text = _to_ascii(text)
+    if not text.startswith("ISA"):
+        if text[:3] in ("ST*", "GS*") or text.startswith(("ST", "GS")):
+            raise _reject(
+                "no ISA interchange header: the delimiters cannot be known", "no_isa", "ISA"
+            )
+        raise _reject("the file is not an X12 file: it does not start with ISA", "no_isa", "ISA")
+    return text, warnings
+
+
+def _find_isa_end(text: str, element: str) -> int:
+    """Index of ISA16 (the character after the 16th element separator)."""
+    pos = 3  # the first separator, after "ISA"
+    for _ in range(15):
+        pos = text.find(element, pos + 1)
+        if pos < 0:
+            raise _reject("the ISA segment is incomplete", "isa", "ISA")
+    if pos + 1 >= len(text):
+        raise _reject("the ISA segment is incomplete", "isa", "ISA")
+    return pos + 1
+
+
+def prepare(text: str) -> Prepared:
+    """Find the delimiters the ISA declares, re-pad the ISA to 106 characters and
+    bring the body to one terminator with no line breaks, as pyx12 needs."""
+    warnings: list[Finding] = []
+    element = text[3:4]
+    if not element or element.isalnum() or element.isspace():
+        raise _reject("the ISA element separator cannot be read", "isa", "ISA")
+    isa16_at = _find_isa_end(text, element)
+    component = text[isa16_at]
+    if component.isspace() or component == element:
+        raise _reject("ISA16 (component separator) cannot be read", "isa", "ISA")
+    rest_at = isa16_at + 1
+    # The terminator follows ISA16; a newline there (with no punctuation after it)
+    # means newline-terminated segments.
+    probe = rest_at
+    while probe < len(text) and text[probe] in " \t\r\n":
+        probe += 1
+    skipped = text[rest_at:probe]
+    next_char = text[probe] if probe < len(text) else ""
+    newline_terminated = False
+    if next_char and not next_char.isalnum() and next_char != element:
+        terminator = next_char
+        body = text[probe + 1 :]
+    elif "\n" in skipped or "\r" in skipped:
+        terminator = "\n"
+        newline_terminated = True
+        body = text[probe:]
+    else:
+        raise _reject("the segment terminator after ISA16 cannot be read", "isa", "ISA")
+    if terminator == component:
+        raise _reject("the segment terminator equals the component separator", "isa", "ISA")
+
+    fields = text[4 : isa16_at - 1].split(element)
+    if len(fields) != 15:
+        raise _reject("the ISA segment does not have 16 elements", "isa", "ISA")
+    fields.append(component)
+    padded: list[str] = []
+    changed = False
+    for index, (value, width) in enumerate(zip(fields, ISA_WIDTHS, strict=True)):
+        if len(value) == width:
+            padded.append(value)
+            continue
+        changed = True
+        if index == 12 and value.isdigit():  # ISA13 control number: numeric, zero-filled
+            padded.append(value.zfill(width)[-width:])
+        else:
+            padded.append(value.ljust(width)[:width])
+    if changed:
+        warnings.append(
+            Finding(
+                "the ISA segment is not fixed-width (106 characters); its elements were "
+                "re-padded to read it",
+                segment_number=1,
+                segment="ISA",
+                code="isa_format",
+            )
+        )
+    isa_version = padded[11]
+    if isa_version not in KNOWN_ISA_VERSIONS:
+        warnings.append(
+            Finding(
+                f"ISA12 version {isa_version.strip()!r} is not a known X12 version; "
+                "read with the 5010 rules",
+                segment_number=1,
+                segment="ISA",
+                element="ISA12",
+                code="unknown_version",
+            )
+        )
+        padded[11] = "00401" if padded[10] == "U" else "00501"
+    repetition = padded[10] if padded[11] == "00501" else None
+
+    if newline_terminated:
+        body = _NEWLINE_LINES.sub("\n", body)
+    elif "\n" in body or "\r" in body:
+        body = _LINE_BREAKS.sub("", body)
+    doubled = terminator + terminator
+    if doubled in body:
+        warnings.append(Finding("empty segments were ignored", code="empty_segment"))
+        body = re.sub(re.escape(terminator) + "{2,}", terminator, body)
+    body = body.strip(" \t\r\n")
+    if body.startswith(terminator):
+        body = body[1:]
+    if body and not body.endswith(terminator):
+        body += terminator
+    isa = "ISA" + element + element.join(padded) + terminator
+    return Prepared(
+        text=isa + body,
+        delimiters=Delimiters(element, component, terminator, repetition),
+        isa_version=padded[11],
+        warnings=warnings,
+    )
+
+
+def parse_amount(value: str) -> Decimal | None:
+    """An X12 ``R`` (decimal) value as written, or None when it is not a number.
+    Accepts an optional sign and one decimal point; rejects exponents, NaN, spaces."""
+    digits = value[1:] if value[:1] in "-+" else value
+    if not digits or not digits.replace(".", "", 1).isdigit():
+        return None
+    return Decimal(value)
+
+
+def parse_date(value: str) -> date | None:
+    """``CCYYMMDD`` → date; None when it is not a real calendar date."""
+    if len(value) != 8 or not value.isdigit():
+        return None
+    try:
+        return date(int(value[:4]), int(value[4:6]), int(value[6:]))
+    except ValueError:
+        return None

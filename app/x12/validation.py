@@ -1,0 +1,282 @@
+"""pyx12's full implementation-guide validation of an 835, as warnings.
+
+spec/parsing.md "Reading with pyx12, quickly": the loop-aware validator
+(``X12ContextReader`` / ``x12n_document``) runs at ~2,000 service lines/s, so it is
+kept off the ingest hot path: inline for small files, in the background or through
+``era-recon validate`` for large ones. Everything it reports — trailer counts,
+control numbers, code-set values, element lengths, repeat counts, segments out of
+place — is a warning: whether a file is accepted is decided by ``reader``.
+
+This is ``x12n_document``'s walk, with three changes: the maps are loaded once per
+process (pyx12 re-parses them for every reader, ~40 ms); no configuration file is
+read (``ParamsBase``, not ``params()`` which reads ``~/.pyx12.conf.xml``); and the
+errors are collected as located ``Finding``s whose messages never repeat element
+values (pyx12's own messages and log lines quote them: patient names, member ids).
+Remark codes are not checked against pyx12's stale list (notes/pyx12.md).
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import threading
+from typing import Any
+
+import pyx12.errors
+import pyx12.map_if
+import pyx12.map_index
+import pyx12.params
+import pyx12.x12file
+from pyx12.map_if._segment import apply_segment_errors
+from pyx12.map_walker import apply_walk_errors, walk_tree
+
+from app.x12.schemas import Finding
+from app.x12.segments import decode, prepare
+
+# Like reader.py: pyx12 logs raw values, so nothing of it reaches a log.
+_pyx12_logger = logging.getLogger("pyx12")
+_pyx12_logger.setLevel(logging.CRITICAL + 1)
+_pyx12_logger.propagate = False
+
+MAX_VALIDATION_FINDINGS = 500
+_FALLBACK_835 = {"00501": "005010X221A1", "00401": "004010X091A1"}
+
+# pyx12 element error codes (IK4 / AK4) → a message without the value
+_ELEMENT_MESSAGES = {
+    "1": "required element is missing",
+    "2": "conditionally required element is missing",
+    "3": "too many data elements",
+    "4": "value is too short",
+    "5": "value is too long",
+    "6": "value has an invalid character",
+    "7": "value is not a valid code",
+    "8": "value is not a valid date",
+    "9": "value is not a valid time",
+    "10": "element is present but must not be (exclusion condition)",
+    "12": "too many repetitions",
+    "13": "too many components",
+}
+
+_lock = threading.Lock()
+_maps: dict[str, Any] = {}
+_state: dict[str, Any] = {}
+
+
+def _params() -> pyx12.params.ParamsBase:
+    params = _state.get("params")
+    if params is None:
+        params = pyx12.params.ParamsBase()
+        params.set("exclude_external_codes", "remark_code")
+        _state["params"] = params
+    return params
+
+
+def _map(name: str) -> Any:
+    """A pyx12 map, parsed once per process (maps keep no per-file state)."""
+    with _lock:
+        found = _maps.get(name)
+        if found is None:
+            found = pyx12.map_if.load_map_file(name, _params())
+            _maps[name] = found
+        return found
+
+
+def _map_index() -> pyx12.map_index.map_index:
+    with _lock:
+        index = _state.get("index")
+        if index is None:
+            index = pyx12.map_index.map_index()
+            _state["index"] = index
+        return index
+
+
+def _loop_id(map_node: Any) -> str | None:
+    parent = getattr(map_node, "parent", None)
+    loop = getattr(parent, "id", None)
+    return str(loop) if loop else None
+
+
+class _Collector:
+    """Stands in for ``pyx12.error_handler.err_handler``: keeps located findings,
+    drops values."""
+
+    def __init__(self) -> None:
+        self.findings: list[Finding] = []
+        self.dropped = 0
+        self.number = 0
+        self.segment: str | None = None
+        self.loop: str | None = None
+        self.element_name: str | None = None
+
+    def add(self, message: str, code: str, element: str | None = None) -> None:
+        if len(self.findings) >= MAX_VALIDATION_FINDINGS:
+            self.dropped += 1
+            return
+        self.findings.append(
+            Finding(
+                message,
+                segment_number=self.number or None,
+                segment=self.segment,
+                loop=self.loop,
+                element=element,
+                code=code,
+            )
+        )
+
+    # the err_handler interface used by the walk
+    def add_isa_loop(self, seg: Any, src: Any) -> None:
+        self.loop = None
+
+    def add_gs_loop(self, seg: Any, src: Any) -> None:
+        self.loop = None
+
+    def add_st_loop(self, seg: Any, src: Any) -> None:
+        self.loop = None
+
+    def add_seg(self, map_node: Any, seg: Any, seg_count: int, line: int, ls_id: Any) -> None:
+        self.loop = _loop_id(map_node)
+
+    def add_ele(self, map_node: Any) -> None:
+        self.element_name = getattr(map_node, "name", None)
+
+    def close_isa_loop(self, node: Any, seg: Any, src: Any) -> None:
+        pass
+
+    def close_gs_loop(self, node: Any, seg: Any, src: Any) -> None:
+        pass
+
+    def close_st_loop(self, node: Any, seg: Any, src: Any) -> None:
+        pass
+
+    def handle_errors(self, errors: list[tuple[str, str, str, Any, int | None]]) -> None:
+        for kind, code, message, value, _line in errors:
+            self.add(_clean(message, value), f"pyx12-{kind}-{code}")
+
+    def isa_error(self, code: str, message: str) -> None:
+        self.add(_clean(message, None), f"pyx12-isa-{code}")
+
+    def gs_error(self, code: str, message: str) -> None:
+        self.add(_clean(message, None), f"pyx12-gs-{code}")
+
+    def st_error(self, code: str, message: str) -> None:
+        self.add(_clean(message, None), f"pyx12-st-{code}")
+
+    def seg_error(
+        self, code: str, message: str, value: Any = None, src_line: int | None = None
+    ) -> None:
+        self.add(_clean(message, value), f"pyx12-seg-{code}")
+
+    def ele_error(self, code: str, message: str, value: Any, refdes: str | None = None) -> None:
+        text = _ELEMENT_MESSAGES.get(code, "invalid value")
+        name = f" ({self.element_name})" if self.element_name else ""
+        self.add(f"{refdes or 'element'}{name}: {text}", f"pyx12-ele-{code}", element=refdes)
+
+
+def _clean(message: str, value: Any) -> str:
+    """pyx12's message with any quoted value removed (segment text, element values)."""
+    if message.startswith("Segment ") and " not found" in message:
+        return "segment not expected here (not found in the implementation guide map)"
+    if message.startswith(("Segment identifier", 'Segment "')):
+        head = message.split('"')[0]
+        tail = message.split('"')[-1] if message.count('"') >= 2 else ""
+        return f"{head}{tail}".strip()
+    if value:
+        message = message.replace(str(value), "...")
+    return message
+
+
+def validate_835(data: bytes) -> list[Finding]:
+    """pyx12's implementation-guide validation: every problem it finds, as warnings
+    (at most 500, then a count). Raises X12Rejected only when the data cannot be
+    decoded at all (not text, no ISA); never for a faulty file."""
+    text, _ = decode(data)
+    prepared = prepare(text)
+    collector = _Collector()
+    try:
+        _walk(prepared.text, prepared.isa_version, collector)
+    except Exception:  # pyx12 internals on malformed input: report it, never crash
+        collector.add(
+            "pyx12 could not validate the rest of the file from this segment on",
+            "pyx12-stopped",
+        )
+    if collector.dropped:
+        collector.findings.append(
+            Finding(f"{collector.dropped} more validation findings", code="pyx12-more")
+        )
+    return collector.findings
+
+
+def _walk(text: str, isa_version: str, errh: _Collector) -> None:
+    """``pyx12.x12n_document.x12n_document`` without its outputs, with cached maps."""
+    src = pyx12.x12file.X12Reader(io.StringIO(text))
+    control = _map("x12.control.00501.xml" if src.icvn == "00501" else "x12.control.00401.xml")
+    index = _map_index()
+    node: Any = control.getnodebypath("/ISA_LOOP/ISA")
+    walker = walk_tree()
+    icvn: str | None = None
+    map_file: str | None = None
+    cur_map: Any = None
+    for seg in src:
+        errh.number += 1
+        seg_id = seg.get_seg_id()
+        errh.segment = seg_id
+        if seg_id in ("ISA", "IEA", "GS", "GE", "ST"):
+            errh.loop = None
+        orig_node = node
+        if seg_id == "ISA":
+            node = control.getnodebypath("/ISA_LOOP/ISA")
+            walker.forceWalkCounterToLoopStart("/ISA_LOOP", "/ISA_LOOP/ISA")
+        elif seg_id == "GS":
+            node = control.getnodebypath("/ISA_LOOP/GS_LOOP/GS")
+            walker.forceWalkCounterToLoopStart("/ISA_LOOP/GS_LOOP", "/ISA_LOOP/GS_LOOP/GS")
+        else:
+            node, _pop, _push, walk_errors = walker.walk_errors(
+                node, seg, src.get_seg_count(), src.get_cur_line(), src.get_ls_id()
+            )
+            apply_walk_errors(errh, walk_errors)
+        if node is None:
+            node = orig_node
+            continue
+        if seg_id == "ISA":
+            errh.add_isa_loop(seg, src)
+            icvn = seg.get_value("ISA12")
+            errh.handle_errors(src.pop_errors())
+        elif seg_id == "IEA":
+            errh.handle_errors(src.pop_errors())
+        elif seg_id == "GS":
+            fic = seg.get_value("GS01")
+            vriic = seg.get_value("GS08")
+            wanted = index.get_filename(icvn, vriic, fic)
+            if wanted is None:
+                fallback = _FALLBACK_835.get(icvn or isa_version, "005010X221A1")
+                wanted = index.get_filename(icvn, fallback, "HP")
+                errh.add(
+                    f"no implementation guide for GS01/GS08 of this group; validated as "
+                    f"an 835 ({fallback})",
+                    "pyx12-map",
+                    element="GS08",
+                )
+            if wanted is None:
+                raise pyx12.errors.EngineError("no map")
+            if wanted != map_file:
+                map_file = wanted
+                cur_map = _map(wanted)
+                src.check_837_lx = cur_map.id == "837"
+            node = cur_map.getnodebypath("/ISA_LOOP/GS_LOOP/GS")
+            errh.add_gs_loop(seg, src)
+            errh.handle_errors(src.pop_errors())
+        elif seg_id == "GE":
+            errh.handle_errors(src.pop_errors())
+        elif seg_id == "ST":
+            errh.add_st_loop(seg, src)
+            errh.handle_errors(src.pop_errors())
+        elif seg_id == "SE":
+            errh.handle_errors(src.pop_errors())
+        else:
+            errh.add_seg(node, seg, src.get_seg_count(), src.get_cur_line(), src.get_ls_id())
+            errh.handle_errors(src.pop_errors())
+        apply_segment_errors(node, seg, errh)
+    src.cleanup()
+    errh.number += 1
+    errh.segment = None
+    errh.handle_errors(src.pop_errors())
