@@ -1,5 +1,6 @@
 """Read models shared by the faces: the PricingResult JSON shape of
-spec/interfaces.md (``variances --json``, ``GET /v1/variances``, packet items).
+spec/interfaces.md (``variances --json``, ``GET /v1/variances``, packet items), and
+the ingest shapes: ``FileResult`` (``ingest --json``), the File summary, list pages.
 
 Field names are the public contract: add fields, never rename. Money is a string
 with two decimals; dates are ISO strings.
@@ -7,10 +8,11 @@ with two decimals; dates are ISO strings.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
+from typing import Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from app.db.models import ClaimPayment, PricingResult, Remittance, ServiceLine
 from app.db.types import plain_decimal, to_cents
@@ -118,3 +120,122 @@ class PricingResultRead(BaseModel):
             packet_payer_id=result.packet_payer_id,
             filed_packet_id=None if result.filed_packet_id is None else str(result.filed_packet_id),
         )
+
+
+# ----------------------------------------------------------------------------- ingest
+
+FileStatus = Literal["processed", "duplicate", "rejected"]
+
+
+class PayerRef(BaseModel):
+    id: str | None
+    name: str | None
+
+
+class PayeeRef(BaseModel):
+    npi: str | None
+    name: str | None
+
+
+class PaymentRef(BaseModel):
+    amount: str
+    date: date | None
+    trace: str | None
+
+
+class RemittanceSummary(BaseModel):
+    """One 835 transaction of a file, as the File summary of interfaces.md shows it."""
+
+    id: str
+    payer: PayerRef
+    payee: PayeeRef
+    payment: PaymentRef
+    claims: int
+    underpaid_total: str
+
+
+class FileSummary(BaseModel):
+    """The File summary of interfaces.md (answer to ``POST /v1/remittances`` and
+    ``GET /v1/remittances/{id}``'s head). ``duplicate`` is true when the answer is the
+    summary of the file first stored with the same content."""
+
+    id: str
+    duplicate: bool = False
+    filename: str | None = None
+    received_at: datetime | None = None
+    claims: int
+    duplicates: int
+    lines: int
+    underpaid_total: str
+    categories: dict[str, str] = Field(default_factory=dict)
+    warnings: list[dict[str, Any]] = Field(default_factory=list)
+    validation_status: str | None = None
+    remittances: list[RemittanceSummary] = Field(default_factory=list)
+
+
+class FileResult(BaseModel):
+    """One item of ``ingest --json`` (interfaces.md): what became of one file.
+
+    ``summary`` is the File summary of the stored file — for a duplicate, the
+    original's (with ``duplicate`` true) when it can be found."""
+
+    file: str | None
+    status: FileStatus
+    file_id: str | None = None
+    remittance_ids: list[str] = Field(default_factory=list)
+    claims: int = 0
+    duplicates: int = 0
+    lines: int = 0
+    underpaid_total: str = "0.00"
+    errors: list[dict[str, Any]] = Field(default_factory=list)
+    warnings: list[dict[str, Any]] = Field(default_factory=list)
+    summary: FileSummary | None = None
+
+    def public(self) -> dict[str, Any]:
+        """The ``ingest --json`` item: the documented fields plus ``file_id``."""
+        return self.model_dump(mode="json", exclude={"summary"})
+
+
+class FileListItem(BaseModel):
+    """A row of ``GET /v1/remittances``."""
+
+    id: str
+    filename: str | None
+    received_at: datetime
+    claims: int
+    duplicates: int
+    lines: int
+    remittances: int
+    payers: list[str]
+    underpaid_total: str
+    warnings: int
+    validation_status: str
+
+
+ItemT = TypeVar("ItemT")
+
+
+class Page(BaseModel, Generic[ItemT]):
+    """One page of a list: ``next_cursor`` is opaque; None on the last page."""
+
+    items: list[ItemT]
+    next_cursor: str | None = None
+
+
+class RepriceReport(BaseModel):
+    """What ``era-recon reprice`` changed."""
+
+    claims: int = 0
+    results: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    frozen: int = 0
+    reversed: int = 0
+
+
+class ValidationReport(BaseModel):
+    """pyx12's full validation of one file (``era-recon validate``)."""
+
+    file: str | None
+    status: Literal["done", "rejected"]
+    findings: list[dict[str, Any]] = Field(default_factory=list)

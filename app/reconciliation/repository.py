@@ -1,0 +1,581 @@
+"""SQL of the ingest and variance side: bulk writes of a file's rows, the look-ups of
+duplicates and reversals one batch at a time, and the read queries of the faces.
+
+Writes go through ``session.execute(insert(Model), rows)`` with client-side ids, so a
+batch of claims is a handful of statements whatever its size (STYLE.md: SQL lives in
+repository modules; nothing here commits).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    tuple_,
+    update,
+)
+from sqlalchemy.orm import Session
+
+from app.db.models import (
+    Adjustment,
+    ClaimPayment,
+    DisputePacketItem,
+    EraFile,
+    PricingResult,
+    ProviderAdjustment,
+    Remittance,
+    ResultEvent,
+    ServiceLine,
+)
+
+# the number of values bound in one IN (...) list: well under SQLite's and
+# PostgreSQL's limits, and one statement per chunk keeps the count bounded
+IN_CHUNK = 900
+
+# statuses of results in a filed packet: frozen against reversal and re-pricing
+FILED_STATUSES = ("disputed", "recovered", "upheld", "written_off")
+
+
+def _chunks(values: Sequence[Any], size: int = IN_CHUNK) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+# ----------------------------------------------------------------------- bulk write
+
+
+def insert_rows(session: Session, model: type[Any], rows: list[dict[str, Any]]) -> None:
+    if rows:
+        session.execute(insert(model), rows)
+
+
+def update_rows(session: Session, model: type[Any], rows: list[dict[str, Any]]) -> None:
+    """Bulk UPDATE by primary key (each dict holds ``id`` and the new values)."""
+    if rows:
+        session.execute(update(model), rows)
+
+
+def update_file(session: Session, file_id: uuid.UUID, values: dict[str, Any]) -> None:
+    session.execute(update(EraFile).where(EraFile.id == file_id).values(**values))
+
+
+def update_remittance(session: Session, remittance_id: uuid.UUID, values: dict[str, Any]) -> None:
+    session.execute(update(Remittance).where(Remittance.id == remittance_id).values(**values))
+
+
+# ----------------------------------------------------------------------- duplicates
+
+
+def file_by_hash(session: Session, content_hash: str) -> Any | None:
+    return session.execute(
+        select(EraFile.id, EraFile.practice_keys).where(EraFile.content_hash == content_hash)
+    ).first()
+
+
+def stored_identities(session: Session, identities: Sequence[str]) -> dict[str, uuid.UUID]:
+    """Claim identities already stored → the file that holds each."""
+    found: dict[str, uuid.UUID] = {}
+    for chunk in _chunks(identities):
+        rows = session.execute(
+            select(ClaimPayment.identity, ClaimPayment.file_id).where(
+                ClaimPayment.identity.in_(chunk)
+            )
+        )
+        found.update((identity, file_id) for identity, file_id in rows)
+    return found
+
+
+def remittance_by_trace(
+    session: Session, *, payer_id: str | None, trace_number: str | None
+) -> uuid.UUID | None:
+    """The file of a stored remittance with this payer and TRN02, if any."""
+    if trace_number is None:
+        return None
+    payer_match = (
+        Remittance.payer_id.is_(None) if payer_id is None else Remittance.payer_id == payer_id
+    )
+    return session.execute(
+        select(Remittance.file_id)
+        .where(payer_match, Remittance.trace_number == trace_number)
+        .limit(1)
+    ).scalar()
+
+
+# ------------------------------------------------------------------------ reversals
+
+
+def related_claims(
+    session: Session, *, payer_ids: Sequence[str | None], claim_ids: Sequence[str]
+) -> list[Any]:
+    """Stored claim payments (this transaction's included) of these payers and CLP01s,
+    with what reversal matching and recovery need, plus the stored order (the file's
+    receipt time, the remittance's and the claim's positions)."""
+    payers = [p for p in payer_ids if p is not None]
+    payer_clause: ColumnElement[bool] = ClaimPayment.payer_id.in_(payers)
+    if len(payers) < len(set(payer_ids)):
+        payer_clause = or_(payer_clause, ClaimPayment.payer_id.is_(None))
+    rows: list[Any] = []
+    for chunk in _chunks(list(claim_ids)):
+        rows.extend(
+            session.execute(
+                select(
+                    ClaimPayment.id,
+                    ClaimPayment.payer_id,
+                    ClaimPayment.practice_key,
+                    ClaimPayment.claim_id,
+                    ClaimPayment.payer_claim_number,
+                    ClaimPayment.status_code,
+                    ClaimPayment.charge_amount,
+                    ClaimPayment.paid_amount,
+                    ClaimPayment.payment_date,
+                    ClaimPayment.reverses_id,
+                    ClaimPayment.reversed_by_id,
+                    EraFile.received_at,
+                    Remittance.position.label("remittance_position"),
+                    ClaimPayment.position,
+                )
+                .join(Remittance, Remittance.id == ClaimPayment.remittance_id)
+                .join(EraFile, EraFile.id == ClaimPayment.file_id)
+                .where(payer_clause, ClaimPayment.claim_id.in_(chunk))
+            ).all()
+        )
+    return rows
+
+
+def results_of_claims(session: Session, claim_payment_ids: Sequence[uuid.UUID]) -> list[Any]:
+    rows: list[Any] = []
+    for chunk in _chunks(list(claim_payment_ids)):
+        rows.extend(
+            session.execute(
+                select(
+                    PricingResult.id,
+                    PricingResult.claim_payment_id,
+                    PricingResult.status,
+                    PricingResult.category,
+                    PricingResult.filed_packet_id,
+                    PricingResult.procedure_code,
+                    PricingResult.modifiers,
+                    PricingResult.service_date,
+                    PricingResult.actual_amount,
+                    PricingResult.variance_amount,
+                )
+                .where(PricingResult.claim_payment_id.in_(chunk))
+                .order_by(PricingResult.claim_payment_id, PricingResult.id)
+            ).all()
+        )
+    return rows
+
+
+# -------------------------------------------------------------------------- summary
+
+
+def file_row(session: Session, file_id: uuid.UUID) -> EraFile | None:
+    # bulk UPDATEs bypass the identity map: always read the row afresh
+    return session.get(EraFile, file_id, populate_existing=True)
+
+
+def remittances_of_file(
+    session: Session, file_id: uuid.UUID, scope: frozenset[str] | None
+) -> list[Remittance]:
+    query = select(Remittance).where(Remittance.file_id == file_id).order_by(Remittance.position)
+    if scope is not None:
+        query = query.where(Remittance.practice_key.in_(scope))
+    return list(session.scalars(query))
+
+
+def underpaid_by_remittance(
+    session: Session, remittance_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, dict[str, Decimal]]:
+    """Per remittance, the sum of variances of its disputable results by category."""
+    totals: dict[uuid.UUID, dict[str, Decimal]] = {}
+    for chunk in _chunks(list(remittance_ids)):
+        rows = session.execute(
+            select(
+                PricingResult.remittance_id,
+                PricingResult.category,
+                func.sum(PricingResult.variance_amount),
+            )
+            .where(
+                PricingResult.remittance_id.in_(chunk),
+                PricingResult.disputable.is_(True),
+            )
+            .group_by(PricingResult.remittance_id, PricingResult.category)
+        )
+        for remittance_id, category, total in rows:
+            amount = Decimal(str(total or 0))
+            totals.setdefault(remittance_id, {})[category] = amount
+    return totals
+
+
+# ------------------------------------------------------------------------ file lists
+
+
+def list_files(
+    session: Session,
+    *,
+    scope: frozenset[str] | None,
+    q: str | None,
+    after: tuple[Any, uuid.UUID] | None,
+    limit: int,
+) -> list[EraFile]:
+    """Stored files, newest first (keyset on ``received_at``, ``id``)."""
+    query = select(EraFile).where(EraFile.status == "processed")
+    visible = select(Remittance.id).where(Remittance.file_id == EraFile.id)
+    if scope is not None:
+        query = query.where(exists(visible.where(Remittance.practice_key.in_(scope))))
+    if q:
+        pattern = f"%{q.lower()}%"
+        claim_match = select(ClaimPayment.id).where(
+            ClaimPayment.file_id == EraFile.id,
+            or_(
+                func.lower(ClaimPayment.claim_id).like(pattern),
+                func.lower(ClaimPayment.payer_claim_number).like(pattern),
+                func.lower(ClaimPayment.patient_name).like(pattern),
+            ),
+        )
+        if scope is not None:
+            claim_match = claim_match.where(ClaimPayment.practice_key.in_(scope))
+        trace_match = visible.where(func.lower(Remittance.trace_number).like(pattern))
+        if scope is not None:
+            trace_match = trace_match.where(Remittance.practice_key.in_(scope))
+        query = query.where(or_(exists(claim_match), exists(trace_match)))
+    if after is not None:
+        received_at, file_id = after
+        query = query.where(
+            or_(
+                EraFile.received_at < received_at,
+                and_(EraFile.received_at == received_at, EraFile.id < file_id),
+            )
+        )
+    query = query.order_by(EraFile.received_at.desc(), EraFile.id.desc()).limit(limit)
+    return list(session.scalars(query))
+
+
+def remittance_heads(
+    session: Session, file_ids: Sequence[uuid.UUID], scope: frozenset[str] | None
+) -> list[Any]:
+    query = select(Remittance.id, Remittance.file_id, Remittance.payer_name).where(
+        Remittance.file_id.in_(file_ids)
+    )
+    if scope is not None:
+        query = query.where(Remittance.practice_key.in_(scope))
+    return list(session.execute(query.order_by(Remittance.position)).all())
+
+
+# ---------------------------------------------------------------------- file detail
+
+
+def claims_of_remittances(
+    session: Session, remittance_ids: Sequence[uuid.UUID]
+) -> list[ClaimPayment]:
+    return list(
+        session.scalars(
+            select(ClaimPayment)
+            .where(ClaimPayment.remittance_id.in_(remittance_ids))
+            .order_by(ClaimPayment.position)
+        )
+    )
+
+
+def lines_of_claims(session: Session, claim_ids: Sequence[uuid.UUID]) -> list[ServiceLine]:
+    lines: list[ServiceLine] = []
+    for chunk in _chunks(list(claim_ids)):
+        lines.extend(
+            session.scalars(
+                select(ServiceLine)
+                .where(ServiceLine.claim_payment_id.in_(chunk))
+                .order_by(ServiceLine.position)
+            )
+        )
+    return lines
+
+
+def adjustments_of_claims(session: Session, claim_ids: Sequence[uuid.UUID]) -> list[Adjustment]:
+    rows: list[Adjustment] = []
+    for chunk in _chunks(list(claim_ids)):
+        rows.extend(
+            session.scalars(
+                select(Adjustment)
+                .where(Adjustment.claim_payment_id.in_(chunk))
+                # ingest makes a file's ids ascend in file order (service._FileIds)
+                .order_by(Adjustment.id)
+            )
+        )
+    return rows
+
+
+def results_of_claim_rows(session: Session, claim_ids: Sequence[uuid.UUID]) -> list[PricingResult]:
+    results: list[PricingResult] = []
+    for chunk in _chunks(list(claim_ids)):
+        results.extend(
+            session.scalars(
+                select(PricingResult)
+                .where(PricingResult.claim_payment_id.in_(chunk))
+                .order_by(PricingResult.id)
+                .execution_options(populate_existing=True)
+            )
+        )
+    return results
+
+
+def plb_of_remittances(
+    session: Session, remittance_ids: Sequence[uuid.UUID]
+) -> list[ProviderAdjustment]:
+    return list(
+        session.scalars(
+            select(ProviderAdjustment).where(ProviderAdjustment.remittance_id.in_(remittance_ids))
+        )
+    )
+
+
+# ---------------------------------------------------------------------- delete file
+
+
+def filed_results_of_file(session: Session, file_id: uuid.UUID) -> int:
+    in_packet = exists(
+        select(DisputePacketItem.id).where(DisputePacketItem.pricing_result_id == PricingResult.id)
+    )
+    return int(
+        session.execute(
+            select(func.count(PricingResult.id)).where(
+                PricingResult.file_id == file_id,
+                or_(
+                    PricingResult.filed_packet_id.is_not(None),
+                    PricingResult.status.in_(FILED_STATUSES),
+                    in_packet,
+                ),
+            )
+        ).scalar_one()
+    )
+
+
+def claims_reversed_by_file(session: Session, file_id: uuid.UUID) -> list[uuid.UUID]:
+    """Claim payments of other files that a reversal in this file reversed."""
+    reversal = select(ClaimPayment.id).where(ClaimPayment.file_id == file_id)
+    return list(
+        session.scalars(
+            select(ClaimPayment.id).where(
+                ClaimPayment.file_id != file_id, ClaimPayment.reversed_by_id.in_(reversal)
+            )
+        )
+    )
+
+
+def reversals_of_file_claims(session: Session, file_id: uuid.UUID) -> list[uuid.UUID]:
+    """Reversals in other files that point at claim payments of this file."""
+    original = select(ClaimPayment.id).where(ClaimPayment.file_id == file_id)
+    return list(
+        session.scalars(
+            select(ClaimPayment.id).where(
+                ClaimPayment.file_id != file_id, ClaimPayment.reverses_id.in_(original)
+            )
+        )
+    )
+
+
+def unlink_reversals(session: Session, claim_ids: Sequence[uuid.UUID]) -> None:
+    """Forget that these claim payments were reversed (their reversal is going away)."""
+    for chunk in _chunks(list(claim_ids)):
+        session.execute(
+            update(ClaimPayment).where(ClaimPayment.id.in_(chunk)).values(reversed_by_id=None)
+        )
+
+
+def unlink_reversal_targets(session: Session, claim_ids: Sequence[uuid.UUID]) -> None:
+    for chunk in _chunks(list(claim_ids)):
+        session.execute(
+            update(ClaimPayment).where(ClaimPayment.id.in_(chunk)).values(reverses_id=None)
+        )
+
+
+def delete_file(session: Session, file_id: uuid.UUID) -> dict[str, int]:
+    """Delete a file and every row it stored, children first (so it does not depend
+    on the database's cascade support). Returns counts per table."""
+    claim_ids = select(ClaimPayment.id).where(ClaimPayment.file_id == file_id)
+    remittance_ids = select(Remittance.id).where(Remittance.file_id == file_id)
+    result_ids = select(PricingResult.id).where(PricingResult.file_id == file_id)
+    counts: dict[str, int] = {}
+    statements: list[tuple[str, Any]] = [
+        ("result_events", delete(ResultEvent).where(ResultEvent.pricing_result_id.in_(result_ids))),
+        ("pricing_results", delete(PricingResult).where(PricingResult.file_id == file_id)),
+        ("adjustments", delete(Adjustment).where(Adjustment.claim_payment_id.in_(claim_ids))),
+        (
+            "service_lines",
+            delete(ServiceLine).where(ServiceLine.claim_payment_id.in_(claim_ids)),
+        ),
+    ]
+    for name, statement in statements:
+        counts[name] = _rowcount(session.execute(statement))
+    # a claim payment may point at another of the same file (reversal links)
+    session.execute(
+        update(ClaimPayment)
+        .where(ClaimPayment.file_id == file_id)
+        .values(reverses_id=None, reversed_by_id=None)
+    )
+    counts["claim_payments"] = _rowcount(
+        session.execute(delete(ClaimPayment).where(ClaimPayment.file_id == file_id))
+    )
+    counts["provider_adjustments"] = _rowcount(
+        session.execute(
+            delete(ProviderAdjustment).where(ProviderAdjustment.remittance_id.in_(remittance_ids))
+        )
+    )
+    counts["remittances"] = _rowcount(
+        session.execute(delete(Remittance).where(Remittance.file_id == file_id))
+    )
+    counts["era_files"] = _rowcount(session.execute(delete(EraFile).where(EraFile.id == file_id)))
+    return counts
+
+
+def _rowcount(result: Any) -> int:
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+# ------------------------------------------------------------------------ variances
+
+
+def variance_query(
+    *,
+    scope: frozenset[str] | None,
+    payer_id: str | None,
+    category: str | None,
+    status: str | None,
+    date_from: date | None,
+    date_to: date | None,
+    q: str | None,
+    include_all: bool,
+    as_of: date,
+) -> Any:
+    """Results with their line, claim and remittance, filtered as ``/v1/variances``
+    says. Without ``include_all`` or a ``category``, ``matched`` and ``reversed``
+    results are left out."""
+    query = (
+        select(PricingResult, ServiceLine, ClaimPayment, Remittance)
+        .join(ServiceLine, ServiceLine.id == PricingResult.service_line_id)
+        .join(ClaimPayment, ClaimPayment.id == PricingResult.claim_payment_id)
+        .join(Remittance, Remittance.id == PricingResult.remittance_id)
+    )
+    if scope is not None:
+        query = query.where(PricingResult.practice_key.in_(scope))
+    if payer_id:
+        query = query.where(
+            or_(PricingResult.payer_id == payer_id, PricingResult.packet_payer_id == payer_id)
+        )
+    if category:
+        query = query.where(PricingResult.category == category)
+    elif not include_all:
+        query = query.where(PricingResult.category.not_in(("matched", "reversed")))
+    if status == "expired":
+        query = query.where(
+            PricingResult.status == "open",
+            PricingResult.disputable.is_(True),
+            PricingResult.dispute_deadline < as_of,
+        )
+    elif status:
+        query = query.where(PricingResult.status == status)
+    if date_from is not None:
+        query = query.where(PricingResult.payment_date >= date_from)
+    if date_to is not None:
+        query = query.where(PricingResult.payment_date <= date_to)
+    if q:
+        pattern = f"%{q.lower()}%"
+        query = query.where(
+            or_(
+                func.lower(ClaimPayment.claim_id).like(pattern),
+                func.lower(ClaimPayment.payer_claim_number).like(pattern),
+                func.lower(ClaimPayment.patient_name).like(pattern),
+                func.lower(Remittance.trace_number).like(pattern),
+                func.lower(ServiceLine.line_control_number).like(pattern),
+            )
+        )
+    return query
+
+
+# results without a deadline (no contract) sort after every dated one
+NO_DEADLINE = date(9999, 12, 31)
+
+
+def deadline_key() -> ColumnElement[date]:
+    return func.coalesce(PricingResult.dispute_deadline, literal(NO_DEADLINE))
+
+
+def page_variances(
+    session: Session,
+    query: Any,
+    *,
+    after: tuple[date, uuid.UUID] | None,
+    limit: int,
+) -> list[Any]:
+    """Keyset page on (deadline, id), earliest deadline first."""
+    key = deadline_key()
+    if after is not None:
+        query = query.where(tuple_(key, PricingResult.id) > tuple_(literal(after[0]), after[1]))
+    return list(session.execute(query.order_by(key, PricingResult.id).limit(limit)).all())
+
+
+# -------------------------------------------------------------------------- reprice
+
+
+def claims_to_reprice(
+    session: Session,
+    *,
+    contract_id: str | None,
+    since: date | None,
+    after: uuid.UUID | None,
+    limit: int,
+) -> list[uuid.UUID]:
+    """Non-reversal claim payments with results that a contract change may touch:
+    priced under ``contract_id`` or without a contract (a new contract may now apply),
+    with a line served on or after ``since``."""
+    query = select(PricingResult.claim_payment_id).distinct()
+    if contract_id is not None:
+        query = query.where(
+            or_(PricingResult.contract_id == contract_id, PricingResult.category == "no_contract")
+        )
+    if since is not None:
+        query = query.where(PricingResult.service_date >= since)
+    if after is not None:
+        query = query.where(PricingResult.claim_payment_id > after)
+    query = query.order_by(PricingResult.claim_payment_id).limit(limit)
+    return list(session.scalars(query))
+
+
+def claim_rows(session: Session, claim_ids: Sequence[uuid.UUID]) -> list[Any]:
+    return list(
+        session.execute(
+            select(ClaimPayment, Remittance)
+            .join(Remittance, Remittance.id == ClaimPayment.remittance_id)
+            .where(ClaimPayment.id.in_(claim_ids))
+            .execution_options(populate_existing=True)
+        ).all()
+    )
+
+
+# ----------------------------------------------------------------------- validation
+
+
+def pending_validation(session: Session, *, limit: int) -> list[EraFile]:
+    """Files waiting for pyx12's full validation, oldest first; on PostgreSQL locked
+    with SKIP LOCKED so several workers share the queue."""
+    return list(
+        session.scalars(
+            select(EraFile)
+            .where(EraFile.validation_status == "pending", EraFile.status == "processed")
+            .order_by(EraFile.received_at, EraFile.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    )

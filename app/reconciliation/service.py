@@ -1,0 +1,1619 @@
+"""Ingest → store → reprice → flag: the orchestration of one ERA file, and the queries
+the faces show (spec/parsing.md, spec/repricing.md §1 §5 §6 §7, spec/interfaces.md).
+
+One file is one all-or-nothing unit (a SAVEPOINT inside the caller's transaction):
+it is streamed claim by claim from the reader and written in batches of
+``BATCH_CLAIMS`` claim payments with bulk INSERTs — no ORM object per row, no query
+per claim. In the same unit each new claim payment is priced against the contract in
+force, reversals (CLP02 = 22) are linked to what they reverse in either arrival
+order, and recoveries by reversal and re-payment are recorded on disputed results.
+
+Duplicates (repricing.md §7): a file whose bytes are stored, or that adds no new
+claim payment, answers ``duplicate`` and stores nothing; a claim payment already
+stored, or repeated in the file, is skipped with a warning. The caller commits.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import logging
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.access.audit import record
+from app.access.schemas import Actor, Role
+from app.contracts.schemas import ContractTerms
+from app.db import models
+from app.db.types import to_cents
+from app.disputes.deadlines import dispute_deadline
+from app.errors import Conflict, Forbidden, InvalidInput, NotFound
+from app.reconciliation import repository
+from app.reconciliation.schemas import (
+    FileListItem,
+    FileResult,
+    FileSummary,
+    Page,
+    PayeeRef,
+    PayerRef,
+    PaymentRef,
+    PricingResultRead,
+    RemittanceSummary,
+    RepriceReport,
+    ValidationReport,
+    money,
+)
+from app.repricing.engine import date_of_service, price_claim
+from app.repricing.schemas import LineResult
+from app.x12 import schemas as x12
+from app.x12.errors import X12Rejected
+
+logger = logging.getLogger(__name__)
+
+# claim payments written per batch: big enough that statements stay few, small
+# enough that one batch's rows sit comfortably in memory
+BATCH_CLAIMS = 500
+MAX_PAGE = 200
+REVERSAL = x12.ClaimStatus.REVERSAL.value
+# statuses of a result in a filed packet: frozen against reversal and re-pricing
+FILED_STATUSES = frozenset(repository.FILED_STATUSES)
+THOUSANDTH = Decimal("0.001")
+
+
+class _NothingNew(Exception):
+    """Raised inside the file's savepoint to undo it: the file adds nothing."""
+
+    def __init__(self, ingest: _FileIngest) -> None:
+        super().__init__("duplicate")
+        self.ingest = ingest
+
+
+# ------------------------------------------------------------------------ identity
+
+
+def claim_identity(remittance: x12.Remittance, claim: x12.ClaimPayment) -> str:
+    """The duplicate key of repricing.md §7: SHA-256 of payer id, TRN02, CLP01, CLP07,
+    CLP02 and CLP04 (in cents, so ``536`` and ``536.00`` are the same payment)."""
+    parts = (
+        remittance.payer_id or "",
+        remittance.trace_number or "",
+        claim.claim_id,
+        claim.payer_claim_number or "",
+        claim.status_code,
+        f"{to_cents(claim.paid_amount):.2f}",
+    )
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+class _FileIds:
+    """Ids for the rows of one file that ascend in file order: the file id's first 8
+    bytes, then a counter. Ordering by id then gives back the order of the file (CAS
+    triples have no position column), and a file's rows cluster in indexes."""
+
+    def __init__(self, file_id: uuid.UUID) -> None:
+        self._prefix = file_id.bytes[:8]
+        self._next = 0
+
+    def __call__(self) -> uuid.UUID:
+        self._next += 1
+        return uuid.UUID(bytes=self._prefix + self._next.to_bytes(8, "big"))
+
+
+def _q3(value: Decimal | None) -> Decimal | None:
+    return None if value is None else value.quantize(THOUSANDTH, rounding=ROUND_HALF_UP)
+
+
+def _finding(
+    message: str, claim: x12.ClaimPayment | None = None, code: str = "duplicate"
+) -> dict[str, Any]:
+    return x12.Finding(
+        message=message,
+        segment_number=claim.segment_number if claim is not None else None,
+        segment="CLP" if claim is not None else None,
+        loop="2100" if claim is not None else None,
+        code=code,
+    ).as_dict()
+
+
+# ---------------------------------------------------------------------- contracts
+
+
+def _load_contract_index(session: Session) -> Any:
+    from app.contracts.index import ContractIndex
+
+    return ContractIndex.load(session)
+
+
+def _load_reference() -> Any:
+    from app.contracts.reference import load_reference
+
+    return load_reference()
+
+
+@dataclass(slots=True)
+class _Payee:
+    """What contract matching needs of a remittance (repricing.md §1)."""
+
+    payer_identifiers: tuple[str, ...]
+    payee_npi: str | None
+    payee_tin: str | None
+
+
+_Priced = tuple[LineResult, "ContractTerms | None", "date | None"]
+
+
+class _Pricer:
+    """Contracts and reference data for one unit of work; contracts are matched once
+    per (payer, payee, date of service)."""
+
+    def __init__(self, session: Session) -> None:
+        self.index = _load_contract_index(session)
+        self.reference = _load_reference()
+        self._memo: dict[tuple[tuple[str, ...], str | None, str | None, date | None], Any] = {}
+
+    def contract_for(self, payee: _Payee) -> Callable[[date | None], ContractTerms | None]:
+        def lookup(service_date: date | None) -> ContractTerms | None:
+            key = (payee.payer_identifiers, payee.payee_npi, payee.payee_tin, service_date)
+            if key not in self._memo:
+                self._memo[key] = self.index.match(
+                    payer_identifiers=payee.payer_identifiers,
+                    payee_npi=payee.payee_npi,
+                    payee_tin=payee.payee_tin,
+                    service_date=service_date,
+                )
+            terms: ContractTerms | None = self._memo[key]
+            return terms
+
+        return lookup
+
+    def price(
+        self, claim: x12.ClaimPayment, payee: _Payee
+    ) -> list[tuple[LineResult, ContractTerms | None, date | None]]:
+        """Each line's result with the contract it was priced under and its date of
+        service (reversals and line-less claims: nothing)."""
+        contract_for = self.contract_for(payee)
+        results = price_claim(claim, contract_for, self.reference)
+        lines = {line.position: line for line in claim.lines}
+        priced = []
+        for result in results:
+            line = lines[result.position]
+            service_date = date_of_service(claim, line)
+            priced.append((result, contract_for(service_date), service_date))
+        return priced
+
+
+def _result_values(
+    result: LineResult,
+    terms: ContractTerms | None,
+    service_date: date | None,
+    *,
+    payer_id: str | None,
+    payer_name: str | None,
+    payment_date: date | None,
+) -> dict[str, Any]:
+    """The priced columns of a ``pricing_results`` row (everything but ids, links and
+    lifecycle), shared by ingest and re-pricing."""
+    contract = terms.contract if terms is not None else None
+    deadline = (
+        dispute_deadline(contract, payment_date=payment_date, service_date=service_date)
+        if contract is not None
+        else None
+    )
+    return {
+        "contract_version_id": terms.version_id if terms is not None else None,
+        "contract_id": result.contract_id,
+        "packet_payer_id": contract.payer.ids[0] if contract is not None else payer_id,
+        "packet_payer_name": contract.payer.name if contract is not None else payer_name,
+        "service_date": service_date,
+        "procedure_code": result.procedure_code,
+        "modifiers": list(result.modifiers),
+        "units": _q3(result.units),
+        "base_amount": result.base_amount,
+        "bundled_into": result.bundled_into,
+        "bilateral_percent": _q3(result.bilateral_percent),
+        "mpr_rank": result.mpr_rank,
+        "mpr_percent": _q3(result.mpr_percent),
+        "amount_before_mpr": result.amount_before_mpr,
+        "expected_amount": result.expected_allowed,
+        "actual_amount": result.actual_allowed,
+        "variance_amount": result.variance,
+        "category": result.category.value,
+        "disputable": result.disputable,
+        "payer_reduction_percent": _q3(result.payer_reduction_percent),
+        "clause": result.clause,
+        "explanation": result.explanation,
+        "carc": list(result.carc),
+        "rarc": list(result.rarc),
+        "dispute_deadline": deadline,
+    }
+
+
+# ------------------------------------------------------------------------- ingest
+
+
+@dataclass(slots=True)
+class _RemittanceState:
+    id: uuid.UUID
+    remittance: x12.Remittance
+    payee: _Payee
+    done: bool = False
+    inserted: bool = False
+    skipped: bool = False
+    plb_written: bool = False
+    claims_read: int = 0
+    claims_new: int = 0
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+    inserted_state: tuple[int, int] = (0, 0)  # (claims_count, warnings) when inserted
+
+
+@dataclass(slots=True)
+class _PendingClaim:
+    claim: x12.ClaimPayment
+    identity: str
+    state: _RemittanceState
+
+
+class _FileIngest:
+    """The state of one file's ingest inside its savepoint."""
+
+    def __init__(self, session: Session, *, actor: Actor, pricer: _Pricer) -> None:
+        self.session = session
+        self.actor = actor
+        self.pricer = pricer
+        self.file_id = models.new_id()
+        self.ids = _FileIds(self.file_id)
+        self.now = models.utcnow()
+        self.states: list[_RemittanceState] = []
+        self.pending: list[_PendingClaim] = []
+        self.seen: set[str] = set()
+        self.claims = 0
+        self.duplicates = 0
+        self.new_claims = 0
+        self.lines = 0
+        self.file_warnings: list[dict[str, Any]] = []
+        self.original_file_id: uuid.UUID | None = None
+        self._line_ids: dict[uuid.UUID, list[uuid.UUID]] = {}
+
+    # ---------------------------------------------------------------- the stream
+
+    def run(self, data: bytes, content_hash: str, filename: str | None) -> None:
+        from app.x12.reader import TransactionEnd, TransactionStart, stream_835
+
+        repository.insert_rows(
+            self.session,
+            models.EraFile,
+            [
+                {
+                    "id": self.file_id,
+                    "content_hash": content_hash,
+                    "filename": filename[:255] if filename else None,
+                    "size_bytes": len(data),
+                    "raw_bytes": data,
+                    "received_at": self.now,
+                    "status": "processed",
+                    "claims_count": 0,
+                    "duplicates_count": 0,
+                    "lines_count": 0,
+                    "warnings": [],
+                    "validation_status": "pending",
+                    "validation_findings": [],
+                    "validated_at": None,
+                    "uploaded_by_key_id": self.actor.key_id,
+                    "practice_keys": [],
+                }
+            ],
+        )
+        stream = stream_835(data)
+        for event in stream:
+            if isinstance(event, TransactionStart):
+                self._start(event.remittance)
+            elif isinstance(event, TransactionEnd):
+                self._end(event.remittance)
+            else:
+                self._claim(event)
+                if len(self.pending) >= BATCH_CLAIMS:
+                    self._flush()
+        self._flush()
+        self.file_warnings[:0] = [w.as_dict() for w in stream.warnings]
+        if not self.states:
+            raise X12Rejected([x12.Finding("no 835 payment (BPR) was found in the file")])
+
+    def _start(self, remittance: x12.Remittance) -> None:
+        practice = remittance.practice_key
+        if not self.actor.may_see(practice):
+            raise Forbidden(
+                f"this key may not upload remittances for practice {practice or '(none)'}"
+            )
+        payee = _Payee(remittance.payer_identifiers, remittance.payee_npi, remittance.payee_tin)
+        self.states.append(_RemittanceState(self.ids(), remittance, payee))
+
+    def _end(self, remittance: x12.Remittance) -> None:
+        state = self.states[-1]
+        state.done = True
+        state.warnings[:0] = [w.as_dict() for w in remittance.warnings]
+
+    def _claim(self, claim: x12.ClaimPayment) -> None:
+        state = self.states[-1]
+        self.claims += 1
+        self.lines += len(claim.lines)
+        state.claims_read += 1
+        identity = claim_identity(state.remittance, claim)
+        if identity in self.seen:
+            self.duplicates += 1
+            state.warnings.append(
+                _finding("the same claim payment is repeated in the file: skipped", claim)
+            )
+            return
+        self.seen.add(identity)
+        self.pending.append(_PendingClaim(claim, identity, state))
+
+    # ---------------------------------------------------------------- one batch
+
+    def _flush(self) -> None:
+        pending, self.pending = self.pending, []
+        stored = repository.stored_identities(self.session, [p.identity for p in pending])
+        new: list[_PendingClaim] = []
+        for item in pending:
+            original = stored.get(item.identity)
+            if original is None:
+                new.append(item)
+                item.state.claims_new += 1
+                continue
+            self.duplicates += 1
+            self.original_file_id = self.original_file_id or original
+            item.state.warnings.append(
+                _finding("claim payment already stored: skipped", item.claim)
+            )
+        self._write_remittances()
+        self.new_claims += len(new)
+        claim_ids = self._write_claims(new)
+        self._price(new, claim_ids)
+        if new:
+            link_reversals(
+                self.session,
+                keys={
+                    (p.state.remittance.payer_id, p.state.remittance.practice_key, p.claim.claim_id)
+                    for p in new
+                },
+                new_claim_ids=set(claim_ids),
+                actor=self.actor,
+            )
+
+    def _write_remittances(self) -> None:
+        rows: list[dict[str, Any]] = []
+        plb_rows: list[dict[str, Any]] = []
+        for state in self.states:
+            if state.skipped:
+                continue
+            if not state.inserted:
+                if state.claims_new == 0 and not state.done:
+                    continue  # nothing new yet: decide when more claims come
+                if state.claims_new == 0 and state.claims_read > 0:
+                    state.skipped = True  # every claim payment already stored or repeated
+                    self.file_warnings.append(
+                        _finding(
+                            f"remittance {state.remittance.position} (trace "
+                            f"{state.remittance.trace_number or '-'}): every claim payment is "
+                            "already stored: skipped"
+                        )
+                    )
+                    continue
+                if state.claims_read == 0:
+                    stored_in = repository.remittance_by_trace(
+                        self.session,
+                        payer_id=state.remittance.payer_id,
+                        trace_number=state.remittance.trace_number,
+                    )
+                    if stored_in is not None:
+                        state.skipped = True
+                        self.original_file_id = self.original_file_id or stored_in
+                        self.file_warnings.append(
+                            _finding(
+                                f"remittance {state.remittance.position} (trace "
+                                f"{state.remittance.trace_number}): already stored: skipped"
+                            )
+                        )
+                        continue
+                rows.append(self._remittance_row(state))
+                state.inserted = True
+                state.inserted_state = (state.claims_new, len(state.warnings))
+            if state.done and not state.plb_written:
+                state.plb_written = True
+                plb_rows.extend(
+                    {
+                        "id": self.ids(),
+                        "remittance_id": state.id,
+                        "provider_id": plb.provider_id,
+                        "fiscal_period_date": plb.fiscal_period_date,
+                        "reason_code": plb.reason_code[:4],
+                        "reference_id": plb.reference_id,
+                        "amount": plb.amount,
+                    }
+                    for plb in state.remittance.provider_adjustments
+                )
+        repository.insert_rows(self.session, models.Remittance, rows)
+        repository.insert_rows(self.session, models.ProviderAdjustment, plb_rows)
+
+    def _remittance_row(self, state: _RemittanceState) -> dict[str, Any]:
+        r = state.remittance
+        return {
+            "id": state.id,
+            "file_id": self.file_id,
+            "position": r.position,
+            "control_number": r.control_number,
+            "version": r.version,
+            "handling_code": r.handling_code,
+            "payment_amount": r.payment_amount,
+            "credit_debit": r.credit_debit,
+            "payment_method": r.payment_method,
+            "payment_date": r.effective_payment_date,
+            "production_date": r.production_date,
+            "trace_number": r.trace_number,
+            "trace_originator": r.trace_originator,
+            "payer_id": r.payer_id,
+            "payer_name": r.payer.name,
+            "payer_identifiers": list(r.payer_identifiers),
+            "payer_address": r.payer.address(),
+            "payee_name": r.payee.name,
+            "payee_npi": r.payee_npi,
+            "payee_tin": r.payee_tin,
+            "payee_address": r.payee.address(),
+            "practice_key": r.practice_key,
+            "claims_count": state.claims_new,
+            "warnings": list(state.warnings),
+        }
+
+    def _write_claims(self, new: list[_PendingClaim]) -> list[uuid.UUID]:
+        claim_rows: list[dict[str, Any]] = []
+        line_rows: list[dict[str, Any]] = []
+        adjustment_rows: list[dict[str, Any]] = []
+        claim_ids: list[uuid.UUID] = []
+        for item in new:
+            claim, r = item.claim, item.state.remittance
+            claim_id = self.ids()
+            claim_ids.append(claim_id)
+            claim_rows.append(
+                {
+                    "id": claim_id,
+                    "remittance_id": item.state.id,
+                    "file_id": self.file_id,
+                    "position": claim.position,
+                    "identity": item.identity,
+                    "claim_id": claim.claim_id,
+                    "status_code": claim.status_code,
+                    "charge_amount": claim.charge_amount,
+                    "paid_amount": claim.paid_amount,
+                    "patient_responsibility_amount": claim.patient_responsibility_amount,
+                    "filing_indicator": claim.filing_indicator,
+                    "payer_claim_number": claim.payer_claim_number,
+                    "place_of_service": claim.place_of_service,
+                    "frequency_code": claim.frequency_code,
+                    "patient_name": claim.patient_name,
+                    "patient_member_id": claim.patient_member_id,
+                    "insured_name": claim.insured_name,
+                    "insured_member_id": claim.insured_member_id,
+                    "statement_from_date": claim.statement_from_date,
+                    "statement_to_date": claim.statement_to_date,
+                    "remark_codes": list(claim.remark_codes),
+                    "payer_id": r.payer_id,
+                    "practice_key": r.practice_key,
+                    "payment_date": r.effective_payment_date,
+                    "reverses_id": None,
+                    "reversed_by_id": None,
+                }
+            )
+            adjustment_rows.extend(
+                _adjustment_row(self.ids(), claim_id, None, adj) for adj in claim.adjustments
+            )
+            line_ids: list[uuid.UUID] = []
+            for line in claim.lines:
+                line_id = self.ids()
+                line_ids.append(line_id)
+                line_rows.append(_line_row(line_id, claim_id, line))
+                adjustment_rows.extend(
+                    _adjustment_row(self.ids(), claim_id, line_id, adj) for adj in line.adjustments
+                )
+            self._line_ids[claim_id] = line_ids
+        repository.insert_rows(self.session, models.ClaimPayment, claim_rows)
+        repository.insert_rows(self.session, models.ServiceLine, line_rows)
+        repository.insert_rows(self.session, models.Adjustment, adjustment_rows)
+        return claim_ids
+
+    def _price(self, new: list[_PendingClaim], claim_ids: list[uuid.UUID]) -> None:
+        rows: list[dict[str, Any]] = []
+        for item, claim_id in zip(new, claim_ids, strict=True):
+            claim, state = item.claim, item.state
+            line_ids = self._line_ids.pop(claim_id)
+            if claim.is_reversal or not claim.lines:
+                continue
+            r = state.remittance
+            by_position = {
+                line.position: line_id for line, line_id in zip(claim.lines, line_ids, strict=True)
+            }
+            for result, terms, service_date in self.pricer.price(claim, state.payee):
+                row = _result_values(
+                    result,
+                    terms,
+                    service_date,
+                    payer_id=r.payer_id,
+                    payer_name=r.payer.name,
+                    payment_date=r.effective_payment_date,
+                )
+                row.update(
+                    id=self.ids(),
+                    service_line_id=by_position[result.position],
+                    claim_payment_id=claim_id,
+                    remittance_id=state.id,
+                    file_id=self.file_id,
+                    payer_id=r.payer_id,
+                    practice_key=r.practice_key,
+                    payment_date=r.effective_payment_date,
+                    status="open",
+                    recovered_amount=None,
+                    filed_packet_id=None,
+                    priced_at=self.now,
+                )
+                rows.append(row)
+        repository.insert_rows(self.session, models.PricingResult, rows)
+
+    # ---------------------------------------------------------------- the end
+
+    def finish(self, *, data: bytes, validate_inline_lines: int) -> None:
+        """Bring the remittances' counts and warnings up to date, validate inline
+        when small, and complete the file row."""
+        kept = [s for s in self.states if s.inserted]
+        for state in kept:
+            if state.inserted_state != (state.claims_new, len(state.warnings)):
+                repository.update_remittance(
+                    self.session,
+                    state.id,
+                    {"claims_count": state.claims_new, "warnings": list(state.warnings)},
+                )
+        warnings = list(self.file_warnings)
+        values: dict[str, Any] = {
+            "claims_count": self.claims,
+            "duplicates_count": self.duplicates,
+            "lines_count": self.lines,
+            "practice_keys": sorted(
+                {s.remittance.practice_key for s in kept if s.remittance.practice_key}
+            ),
+        }
+        if self.lines <= validate_inline_lines:
+            status, findings = _full_validation(data)
+            values.update(
+                validation_status=status,
+                validation_findings=findings,
+                validated_at=models.utcnow(),
+            )
+            warnings = _merge_warnings(warnings, findings)
+        values["warnings"] = warnings
+        repository.update_file(self.session, self.file_id, values)
+
+    @property
+    def adds_nothing(self) -> bool:
+        """repricing.md §7: every claim payment already stored; or, without claims,
+        every remittance already stored (same payer and trace)."""
+        if self.claims:
+            return self.new_claims == 0
+        return not any(s.inserted for s in self.states)
+
+
+def _adjustment_row(
+    row_id: uuid.UUID,
+    claim_id: uuid.UUID,
+    line_id: uuid.UUID | None,
+    adjustment: x12.Adjustment,
+) -> dict[str, Any]:
+    return {
+        "id": row_id,
+        "claim_payment_id": claim_id,
+        "service_line_id": line_id,
+        "group_code": adjustment.group_code[:2],
+        "reason_code": adjustment.reason_code[:5],
+        "amount": adjustment.amount,
+        "quantity": _q3(adjustment.quantity),
+    }
+
+
+def _line_row(line_id: uuid.UUID, claim_id: uuid.UUID, line: x12.ServiceLine) -> dict[str, Any]:
+    return {
+        "id": line_id,
+        "claim_payment_id": claim_id,
+        "position": line.position,
+        "procedure_qualifier": line.procedure_qualifier,
+        "procedure_code": line.procedure_code,
+        "modifiers": list(line.modifiers),
+        "charge_amount": line.charge_amount,
+        "paid_amount": line.paid_amount,
+        "revenue_code": line.revenue_code,
+        "units": _q3(line.units),
+        "original_qualifier": line.original_qualifier,
+        "original_procedure_code": line.original_procedure_code,
+        "original_modifiers": list(line.original_modifiers),
+        "original_units": _q3(line.original_units),
+        "service_date": line.service_date,
+        "service_end_date": line.service_end_date,
+        "line_control_number": line.line_control_number,
+        "allowed_amount": line.allowed_amount,
+        "remark_codes": list(line.remark_codes),
+    }
+
+
+def _merge_warnings(
+    warnings: list[dict[str, Any]], more: Iterable[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    merged = list(warnings)
+    for item in more:
+        if item not in merged:
+            merged.append(item)
+    return merged
+
+
+def _full_validation(data: bytes) -> tuple[str, list[dict[str, Any]]]:
+    """pyx12's full implementation-guide validation: ("done", findings), or
+    ("failed", [why]) when pyx12 cannot read the file at all."""
+    from app.x12.validation import validate_835
+
+    try:
+        findings = validate_835(data)
+    except X12Rejected as exc:
+        return "failed", [f.as_dict() for f in exc.findings]
+    return "done", [f.as_dict() for f in findings]
+
+
+def ingest_file(
+    session: Session,
+    *,
+    data: bytes,
+    filename: str | None,
+    actor: Actor,
+    validate_inline_lines: int = 2000,
+) -> FileResult:
+    """Read, store and price one 835 file as one all-or-nothing unit.
+
+    Raises ``X12Rejected`` (nothing stored) when the file cannot be read, and
+    ``Forbidden`` when a practice-limited actor uploads another practice's
+    remittance. A file already stored by its bytes, or adding no new claim payment,
+    answers ``duplicate`` with the original file's summary and stores nothing."""
+    content_hash = hashlib.sha256(data).hexdigest()
+    pricer: _Pricer | None = None
+    for attempt in (1, 2):
+        stored = repository.file_by_hash(session, content_hash)
+        if stored is not None:
+            if actor.is_scoped and not set(stored.practice_keys) <= actor.practices:
+                raise Forbidden("this key may not upload this file's practices")
+            return _duplicate(session, filename=filename, original_id=stored.id, actor=actor)
+        pricer = pricer or _Pricer(session)
+        ingest = _FileIngest(session, actor=actor, pricer=pricer)
+        try:
+            with session.begin_nested():
+                ingest.run(data, content_hash, filename)
+                if ingest.adds_nothing:
+                    raise _NothingNew(ingest)
+                ingest.finish(data=data, validate_inline_lines=validate_inline_lines)
+        except _NothingNew:
+            return _duplicate(
+                session,
+                filename=filename,
+                original_id=ingest.original_file_id,
+                actor=actor,
+                read=ingest,
+            )
+        except IntegrityError:
+            # another upload stored the same file or claims meanwhile: look again
+            if attempt == 2:
+                raise
+            logger.info("ingest lost a race with a concurrent upload; retrying")
+            continue
+        summary = file_summary(session, file_id=ingest.file_id, actor=actor, audit=False)
+        record(
+            session,
+            actor=actor,
+            action="files.ingest",
+            object_type="era_file",
+            object_id=summary.id,
+            details={
+                "claims": ingest.claims,
+                "duplicates": ingest.duplicates,
+                "lines": ingest.lines,
+                "remittances": len(summary.remittances),
+            },
+        )
+        logger.info(
+            "stored file %s: %d claim payments (%d duplicates), %d lines",
+            summary.id,
+            ingest.claims,
+            ingest.duplicates,
+            ingest.lines,
+        )
+        return FileResult(
+            file=filename,
+            status="processed",
+            file_id=summary.id,
+            remittance_ids=[r.id for r in summary.remittances],
+            claims=ingest.claims,
+            duplicates=ingest.duplicates,
+            lines=ingest.lines,
+            underpaid_total=summary.underpaid_total,
+            warnings=summary.warnings,
+            summary=summary,
+        )
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _duplicate(
+    session: Session,
+    *,
+    filename: str | None,
+    original_id: uuid.UUID | None,
+    actor: Actor,
+    read: _FileIngest | None = None,
+) -> FileResult:
+    summary: FileSummary | None = None
+    if original_id is not None:
+        try:
+            summary = file_summary(session, file_id=original_id, actor=actor, audit=False)
+        except NotFound:
+            summary = None
+    if summary is not None:
+        summary = summary.model_copy(update={"duplicate": True})
+    warnings = [_finding("the file adds nothing new: it was already stored", code="duplicate_file")]
+    if read is not None:
+        warnings = _merge_warnings(warnings, read.file_warnings)
+        for state in read.states:
+            warnings = _merge_warnings(warnings, state.warnings)
+    record(
+        session,
+        actor=actor,
+        action="files.ingest_duplicate",
+        object_type="era_file",
+        object_id=summary.id if summary else None,
+        details={"claims": read.claims if read else (summary.claims if summary else 0)},
+    )
+    logger.info("duplicate file (original %s)", summary.id if summary else "unknown")
+    claims = read.claims if read is not None else (summary.claims if summary else 0)
+    return FileResult(
+        file=filename,
+        status="duplicate",
+        file_id=summary.id if summary else None,
+        remittance_ids=[r.id for r in summary.remittances] if summary else [],
+        claims=claims,
+        duplicates=claims,
+        lines=read.lines if read is not None else (summary.lines if summary else 0),
+        underpaid_total=summary.underpaid_total if summary else "0.00",
+        warnings=warnings,
+        summary=summary,
+    )
+
+
+def rejected_result(filename: str | None, error: X12Rejected) -> FileResult:
+    """The ``ingest --json`` item of a rejected file (nothing of it was stored)."""
+    return FileResult(
+        file=filename,
+        status="rejected",
+        errors=[f.as_dict() for f in error.findings],
+    )
+
+
+# ------------------------------------------------------------ reversals, recoveries
+
+
+def _stored_order(row: Any) -> tuple[datetime, int, int]:
+    return (row.received_at, row.remittance_position, row.position)
+
+
+def _paid_order(row: Any) -> tuple[date, datetime, int, int]:
+    return (row.payment_date or date.min, *_stored_order(row))
+
+
+def link_reversals(
+    session: Session,
+    *,
+    keys: set[tuple[str | None, str | None, str]],
+    new_claim_ids: set[uuid.UUID],
+    actor: Actor,
+) -> None:
+    """repricing.md §6 for the claims of (payer id, practice, CLP01) ``keys``: link
+    each unlinked reversal (CLP02 22) to the payment it reverses — same payer, payee,
+    CLP01 and CLP07, CLP03/CLP04 negated; of several not yet reversed, the latest
+    payment date on or before the reversal's, then the latest stored — mark that
+    payment's open results ``reversed``, and record recoveries on disputed ones."""
+    if not keys:
+        return
+    rows = repository.related_claims(
+        session,
+        payer_ids=sorted({k[0] for k in keys}, key=lambda v: v or ""),
+        claim_ids=sorted({k[2] for k in keys}),
+    )
+    by_key: dict[tuple[str | None, str | None, str], list[Any]] = {}
+    for row in rows:
+        key = (row.payer_id, row.practice_key, row.claim_id)
+        if key in keys:
+            by_key.setdefault(key, []).append(row)
+    links: list[dict[str, Any]] = []
+    reversed_now: dict[uuid.UUID, uuid.UUID] = {}  # original → reversal
+    reversed_before: set[uuid.UUID] = set()
+    for group in by_key.values():
+        originals = [r for r in group if r.status_code != REVERSAL and r.reversed_by_id is None]
+        reversed_before.update(
+            r.id for r in group if r.status_code != REVERSAL and r.reversed_by_id is not None
+        )
+        for reversal in sorted(
+            (r for r in group if r.status_code == REVERSAL and r.reverses_id is None),
+            key=_stored_order,
+        ):
+            candidates = [
+                o
+                for o in originals
+                if o.payer_claim_number == reversal.payer_claim_number
+                and o.charge_amount == -reversal.charge_amount
+                and o.paid_amount == -reversal.paid_amount
+                and (
+                    o.payment_date is None
+                    or reversal.payment_date is None
+                    or o.payment_date <= reversal.payment_date
+                )
+            ]
+            if not candidates:
+                continue
+            original = max(candidates, key=_paid_order)
+            originals.remove(original)
+            reversed_now[original.id] = reversal.id
+            links.append({"id": reversal.id, "reverses_id": original.id})
+            links.append({"id": original.id, "reversed_by_id": reversal.id})
+    repository.update_rows(session, models.ClaimPayment, links)
+
+    # recoveries: a reversed payment with disputed results, and the payment after it
+    recoveries: list[tuple[uuid.UUID, uuid.UUID]] = []
+    for group in by_key.values():
+        payments = sorted((r for r in group if r.status_code != REVERSAL), key=_paid_order)
+        for index, original in enumerate(payments):
+            if original.id not in reversed_now and original.id not in reversed_before:
+                continue
+            later = payments[index + 1 :]
+            if not later:
+                continue
+            corrected = later[0]
+            if original.id in reversed_now or corrected.id in new_claim_ids:
+                recoveries.append((original.id, corrected.id))
+    involved = set(reversed_now) | {c for _, c in recoveries} | {o for o, _ in recoveries}
+    results = repository.results_of_claims(session, sorted(involved)) if involved else []
+    by_claim: dict[uuid.UUID, list[Any]] = {}
+    for result in results:
+        by_claim.setdefault(result.claim_payment_id, []).append(result)
+
+    now = models.utcnow()
+    updates: list[dict[str, Any]] = []
+    events: list[dict[str, Any]] = []
+    for original_id in reversed_now:
+        for result in by_claim.get(original_id, []):
+            if result.status != "open" or result.filed_packet_id is not None:
+                continue  # in a filed packet: keeps its history (recovery below)
+            if result.category == "reversed":
+                continue
+            updates.append({"id": result.id, "category": "reversed", "disputable": False})
+            events.append(
+                _event(
+                    result.id,
+                    "open",
+                    "open",
+                    note="the payer reversed this claim payment (CLP02 22): no longer disputable",
+                    actor=actor,
+                    at=now,
+                )
+            )
+    for original_id, corrected_id in recoveries:
+        available = list(by_claim.get(corrected_id, []))
+        for disputed in by_claim.get(original_id, []):
+            if disputed.status != "disputed":
+                continue
+            match = next(
+                (
+                    r
+                    for r in available
+                    if r.procedure_code == disputed.procedure_code
+                    and sorted(r.modifiers) == sorted(disputed.modifiers)
+                    and r.service_date == disputed.service_date
+                ),
+                None,
+            )
+            if match is None:
+                continue
+            available.remove(match)
+            increase = match.actual_amount - disputed.actual_amount
+            variance = disputed.variance_amount or Decimal(0)
+            if increase > 0:
+                amount = min(variance, increase) if variance > 0 else increase
+                partial = amount < variance
+                updates.append(
+                    {"id": disputed.id, "status": "recovered", "recovered_amount": amount}
+                )
+                events.append(
+                    _event(
+                        disputed.id,
+                        "disputed",
+                        "recovered",
+                        amount=amount,
+                        note=(
+                            "recovered by the payer's reversal and re-payment of the claim"
+                            + (" (partial)" if partial else "")
+                        ),
+                        actor=actor,
+                        at=now,
+                        packet_id=disputed.filed_packet_id,
+                    )
+                )
+            else:
+                events.append(
+                    _event(
+                        disputed.id,
+                        "disputed",
+                        "disputed",
+                        note=(
+                            "the payer reversed and re-paid the claim without a higher "
+                            "allowed amount: still disputed"
+                        ),
+                        actor=actor,
+                        at=now,
+                        packet_id=disputed.filed_packet_id,
+                    )
+                )
+    _apply_result_updates(session, updates)
+    repository.insert_rows(session, models.ResultEvent, events)
+
+
+def _apply_result_updates(session: Session, updates: list[dict[str, Any]]) -> None:
+    # bulk UPDATE by primary key groups rows by their set of keys; keep them uniform
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in updates:
+        groups.setdefault(tuple(sorted(row)), []).append(row)
+    for rows in groups.values():
+        repository.update_rows(session, models.PricingResult, rows)
+
+
+def _event(
+    result_id: uuid.UUID,
+    from_status: str | None,
+    to_status: str,
+    *,
+    note: str,
+    actor: Actor,
+    at: datetime,
+    amount: Decimal | None = None,
+    packet_id: uuid.UUID | None = None,
+) -> dict[str, Any]:
+    return {
+        "id": models.new_id(),
+        "pricing_result_id": result_id,
+        "packet_id": packet_id,
+        "from_status": from_status,
+        "to_status": to_status,
+        "amount": amount,
+        "note": note,
+        "actor_key_id": actor.key_id,
+        "actor_name": actor.name,
+        "at": at,
+    }
+
+
+# ------------------------------------------------------------------------ summary
+
+
+def _parse_id(value: uuid.UUID | str) -> uuid.UUID:
+    if isinstance(value, uuid.UUID):
+        return value
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        raise NotFound("no such file") from None
+
+
+def file_summary(
+    session: Session, *, file_id: uuid.UUID | str, actor: Actor, audit: bool = True
+) -> FileSummary:
+    """The File summary of interfaces.md. ``underpaid_total`` sums the variances of
+    the file's disputable results; ``categories`` sums them by category. A
+    practice-limited actor sees only its practices' remittances of the file."""
+    file = repository.file_row(session, _parse_id(file_id))
+    if file is None or file.status != "processed":
+        raise NotFound("no such file")
+    scope = actor.scope()
+    remittances = repository.remittances_of_file(session, file.id, scope)
+    if scope is not None and not remittances:
+        raise NotFound("no such file")
+    totals = repository.underpaid_by_remittance(session, [r.id for r in remittances])
+    categories: dict[str, Decimal] = {}
+    items: list[RemittanceSummary] = []
+    warnings = list(file.warnings)
+    for r in remittances:
+        by_category = totals.get(r.id, {})
+        for category, amount in by_category.items():
+            categories[category] = categories.get(category, Decimal(0)) + amount
+        warnings = _merge_warnings(warnings, r.warnings)
+        items.append(
+            RemittanceSummary(
+                id=str(r.id),
+                payer=PayerRef(id=r.payer_id, name=r.payer_name),
+                payee=PayeeRef(npi=r.payee_npi or r.practice_key, name=r.payee_name),
+                payment=PaymentRef(
+                    amount=f"{r.payment_amount:.2f}", date=r.payment_date, trace=r.trace_number
+                ),
+                claims=r.claims_count,
+                underpaid_total=f"{sum(by_category.values(), Decimal(0)):.2f}",
+            )
+        )
+    if audit:
+        record(
+            session,
+            actor=actor,
+            action="files.summary",
+            object_type="era_file",
+            object_id=str(file.id),
+            details={"remittances": len(items)},
+        )
+    return FileSummary(
+        id=str(file.id),
+        filename=file.filename,
+        received_at=file.received_at,
+        claims=file.claims_count,
+        duplicates=file.duplicates_count,
+        lines=file.lines_count,
+        underpaid_total=f"{sum(categories.values(), Decimal(0)):.2f}",
+        categories={k: f"{v:.2f}" for k, v in sorted(categories.items())},
+        warnings=warnings,
+        validation_status=file.validation_status,
+        remittances=items,
+    )
+
+
+# ---------------------------------------------------------------------- cursors
+
+
+def _encode_cursor(values: list[str]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str, size: int) -> list[str]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        values = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (ValueError, TypeError):
+        raise InvalidInput("invalid cursor") from None
+    if (
+        not isinstance(values, list)
+        or len(values) != size
+        or not all(isinstance(v, str) for v in values)
+    ):
+        raise InvalidInput("invalid cursor")
+    return values
+
+
+def _limit(limit: int) -> int:
+    if limit < 1:
+        raise InvalidInput("limit must be at least 1")
+    return min(limit, MAX_PAGE)
+
+
+# ------------------------------------------------------------------------ files
+
+
+def list_files(
+    session: Session,
+    *,
+    actor: Actor,
+    q: str | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> Page[FileListItem]:
+    """Stored files, newest first. ``q`` searches claim id (CLP01), payer claim
+    number (CLP07), patient name and trace number (TRN02)."""
+    limit = _limit(limit)
+    after = None
+    if cursor:
+        received, file_id = _decode_cursor(cursor, 2)
+        try:
+            after = (datetime.fromisoformat(received), uuid.UUID(file_id))
+        except ValueError:
+            raise InvalidInput("invalid cursor") from None
+    scope = actor.scope()
+    files = repository.list_files(session, scope=scope, q=q, after=after, limit=limit + 1)
+    more = len(files) > limit
+    files = files[:limit]
+    ids = [f.id for f in files]
+    heads = repository.remittance_heads(session, ids, scope) if ids else []
+    payers: dict[uuid.UUID, list[str]] = {}
+    counts: dict[uuid.UUID, list[uuid.UUID]] = {}
+    for head in heads:
+        counts.setdefault(head.file_id, []).append(head.id)
+        names = payers.setdefault(head.file_id, [])
+        if head.payer_name and head.payer_name not in names:
+            names.append(head.payer_name)
+    totals = repository.underpaid_by_remittance(session, [h.id for h in heads])
+
+    def underpaid(file_id: uuid.UUID) -> str:
+        amounts = (sum(totals.get(r, {}).values(), Decimal(0)) for r in counts.get(file_id, []))
+        return f"{sum(amounts, Decimal(0)):.2f}"
+
+    items = [
+        FileListItem(
+            id=str(f.id),
+            filename=f.filename,
+            received_at=f.received_at,
+            claims=f.claims_count,
+            duplicates=f.duplicates_count,
+            lines=f.lines_count,
+            remittances=len(counts.get(f.id, [])),
+            payers=payers.get(f.id, []),
+            underpaid_total=underpaid(f.id),
+            warnings=len(f.warnings),
+            validation_status=f.validation_status,
+        )
+        for f in files
+    ]
+    next_cursor = (
+        _encode_cursor([files[-1].received_at.isoformat(), str(files[-1].id)]) if more else None
+    )
+    record(
+        session,
+        actor=actor,
+        action="files.list",
+        details={"count": len(items), "searched": bool(q)},
+    )
+    return Page[FileListItem](items=items, next_cursor=next_cursor)
+
+
+def file_detail(
+    session: Session, *, file_id: uuid.UUID | str, actor: Actor, as_of: date
+) -> dict[str, Any]:
+    """One file with its remittances, claims, lines, adjustments, warnings and
+    pricing results (``GET /v1/remittances/{id}``), as JSON-ready values."""
+    summary = file_summary(session, file_id=file_id, actor=actor, audit=False)
+    file = repository.file_row(session, _parse_id(file_id))
+    assert file is not None
+    remittances = repository.remittances_of_file(session, file.id, actor.scope())
+    by_id = {r.id: r for r in remittances}
+    claims = repository.claims_of_remittances(session, list(by_id))
+    claim_ids = [c.id for c in claims]
+    lines = repository.lines_of_claims(session, claim_ids)
+    adjustments = repository.adjustments_of_claims(session, claim_ids)
+    results = repository.results_of_claim_rows(session, claim_ids)
+    plbs = repository.plb_of_remittances(session, list(by_id))
+    claim_by_id = {c.id: c for c in claims}
+    result_by_line = {r.service_line_id: r for r in results}
+    adj_by_line: dict[uuid.UUID | None, list[dict[str, Any]]] = {}
+    claim_adjs: dict[uuid.UUID, list[dict[str, Any]]] = {}
+    for a in adjustments:
+        item = {
+            "group": a.group_code,
+            "reason": a.reason_code,
+            "carc": f"{a.group_code}-{a.reason_code}",
+            "amount": money(a.amount),
+            "quantity": None if a.quantity is None else str(a.quantity),
+        }
+        if a.service_line_id is None:
+            claim_adjs.setdefault(a.claim_payment_id, []).append(item)
+        else:
+            adj_by_line.setdefault(a.service_line_id, []).append(item)
+    lines_by_claim: dict[uuid.UUID, list[dict[str, Any]]] = {}
+    for line in lines:
+        claim = claim_by_id[line.claim_payment_id]
+        result = result_by_line.get(line.id)
+        lines_by_claim.setdefault(line.claim_payment_id, []).append(
+            {
+                "id": str(line.id),
+                "position": line.position,
+                "procedure_qualifier": line.procedure_qualifier,
+                "procedure": line.procedure_code,
+                "modifiers": list(line.modifiers),
+                "charge": money(line.charge_amount),
+                "paid": money(line.paid_amount),
+                "revenue_code": line.revenue_code,
+                "units": None if line.units is None else str(line.units),
+                "original_procedure": line.original_procedure_code,
+                "original_modifiers": list(line.original_modifiers),
+                "original_units": None if line.original_units is None else str(line.original_units),
+                "service_date": _iso(line.service_date),
+                "service_end_date": _iso(line.service_end_date),
+                "line_control_number": line.line_control_number,
+                "allowed": money(line.allowed_amount),
+                "remark_codes": list(line.remark_codes),
+                "adjustments": adj_by_line.get(line.id, []),
+                "pricing_result": (
+                    None
+                    if result is None
+                    else PricingResultRead.from_rows(
+                        result, line, claim, by_id[claim.remittance_id], as_of=as_of
+                    ).model_dump(mode="json")
+                ),
+            }
+        )
+    claims_by_remittance: dict[uuid.UUID, list[dict[str, Any]]] = {}
+    for c in claims:
+        claims_by_remittance.setdefault(c.remittance_id, []).append(
+            {
+                "id": str(c.id),
+                "position": c.position,
+                "claim_id": c.claim_id,
+                "status_code": c.status_code,
+                "charge": money(c.charge_amount),
+                "paid": money(c.paid_amount),
+                "patient_responsibility": money(c.patient_responsibility_amount),
+                "filing_indicator": c.filing_indicator,
+                "payer_claim_number": c.payer_claim_number,
+                "place_of_service": c.place_of_service,
+                "frequency_code": c.frequency_code,
+                "patient_name": c.patient_name,
+                "patient_member_id": c.patient_member_id,
+                "insured_name": c.insured_name,
+                "insured_member_id": c.insured_member_id,
+                "statement_from_date": _iso(c.statement_from_date),
+                "statement_to_date": _iso(c.statement_to_date),
+                "remark_codes": list(c.remark_codes),
+                "reverses_id": None if c.reverses_id is None else str(c.reverses_id),
+                "reversed_by_id": None if c.reversed_by_id is None else str(c.reversed_by_id),
+                "adjustments": claim_adjs.get(c.id, []),
+                "lines": lines_by_claim.get(c.id, []),
+            }
+        )
+    plb_by_remittance: dict[uuid.UUID, list[dict[str, Any]]] = {}
+    for p in plbs:
+        plb_by_remittance.setdefault(p.remittance_id, []).append(
+            {
+                "provider_id": p.provider_id,
+                "fiscal_period_date": _iso(p.fiscal_period_date),
+                "reason_code": p.reason_code,
+                "reference_id": p.reference_id,
+                "amount": money(p.amount),
+            }
+        )
+    summaries = {s.id: s for s in summary.remittances}
+    detail = summary.model_dump(mode="json")
+    detail["size_bytes"] = file.size_bytes
+    detail["content_hash"] = file.content_hash
+    detail["validation_findings"] = list(file.validation_findings)
+    detail["remittances"] = [
+        {
+            **summaries[str(r.id)].model_dump(mode="json"),
+            "position": r.position,
+            "control_number": r.control_number,
+            "version": r.version,
+            "payment_method": r.payment_method,
+            "credit_debit": r.credit_debit,
+            "production_date": _iso(r.production_date),
+            "payer_address": r.payer_address,
+            "payee_address": r.payee_address,
+            "payee_tin": r.payee_tin,
+            "warnings": list(r.warnings),
+            "provider_adjustments": plb_by_remittance.get(r.id, []),
+            "claim_payments": claims_by_remittance.get(r.id, []),
+        }
+        for r in remittances
+    ]
+    record(
+        session,
+        actor=actor,
+        action="files.read",
+        object_type="era_file",
+        object_id=str(file.id),
+        details={"claims": len(claims), "results": len(results)},
+    )
+    return detail
+
+
+def _iso(value: date | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def delete_file(session: Session, *, file_id: uuid.UUID | str, actor: Actor) -> dict[str, int]:
+    """Remove an uploaded file and everything it stored (admin only). Refused with
+    ``Conflict`` when a filed packet holds any of its results. Payments of other files
+    that this file's reversals had reversed are priced again; reversals elsewhere that
+    pointed into this file wait for their original again."""
+    if actor.role != Role.ADMIN:
+        raise Forbidden("only an admin may delete a file")
+    file = repository.file_row(session, _parse_id(file_id))
+    if file is None or file.status != "processed":
+        raise NotFound("no such file")
+    if repository.filed_results_of_file(session, file.id):
+        raise Conflict("a filed dispute packet holds results of this file: it cannot be deleted")
+    unreversed = repository.claims_reversed_by_file(session, file.id)
+    orphaned = repository.reversals_of_file_claims(session, file.id)
+    repository.unlink_reversals(session, unreversed)
+    repository.unlink_reversal_targets(session, orphaned)
+    session.expunge(file)
+    counts = repository.delete_file(session, file.id)
+    if unreversed:
+        _reprice_claims(session, unreversed, _Pricer(session), RepriceReport())
+    record(
+        session,
+        actor=actor,
+        action="files.delete",
+        object_type="era_file",
+        object_id=str(file.id),
+        details={**counts, "repriced_claims": len(unreversed)},
+    )
+    return counts
+
+
+# -------------------------------------------------------------------- variances
+
+
+def list_variances(
+    session: Session,
+    *,
+    actor: Actor,
+    payer_id: str | None = None,
+    category: str | None = None,
+    status: str | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    q: str | None = None,
+    include_all: bool = False,
+    cursor: str | None = None,
+    limit: int = 50,
+    as_of: date,
+) -> Page[PricingResultRead]:
+    """Pricing results, earliest dispute deadline first (results without a deadline
+    last), then by id; keyset-paginated with an opaque cursor. Without
+    ``include_all`` (or a ``category``) ``matched`` and ``reversed`` results are left
+    out. ``date_from``/``date_to`` bound the payment date."""
+    limit = _limit(limit)
+    after = None
+    if cursor:
+        deadline, result_id = _decode_cursor(cursor, 2)
+        try:
+            after = (date.fromisoformat(deadline), uuid.UUID(result_id))
+        except ValueError:
+            raise InvalidInput("invalid cursor") from None
+    query = repository.variance_query(
+        scope=actor.scope(),
+        payer_id=payer_id,
+        category=category,
+        status=status,
+        date_from=date_from,
+        date_to=date_to,
+        q=q,
+        include_all=include_all,
+        as_of=as_of,
+    )
+    rows = repository.page_variances(session, query, after=after, limit=limit + 1)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    items = [
+        PricingResultRead.from_rows(result, line, claim, remittance, as_of=as_of)
+        for result, line, claim, remittance in rows
+    ]
+    next_cursor = None
+    if more:
+        last = rows[-1][0]
+        key = last.dispute_deadline or repository.NO_DEADLINE
+        next_cursor = _encode_cursor([key.isoformat(), str(last.id)])
+    record(
+        session,
+        actor=actor,
+        action="variances.read",
+        details={"count": len(items), "searched": bool(q)},
+    )
+    return Page[PricingResultRead](items=items, next_cursor=next_cursor)
+
+
+# -------------------------------------------------------------------- re-pricing
+
+
+def reprice(
+    session: Session,
+    *,
+    contract_id: str | None = None,
+    since: date | None = None,
+    actor: Actor,
+) -> RepriceReport:
+    """Price stored lines again after contracts change, updating results in place.
+    Results in filed packets (disputed, recovered, upheld, written off) stay frozen;
+    reversed payments stay reversed. ``contract_id`` limits the work to results priced
+    under it or without a contract; ``since`` to lines served on or after the date."""
+    report = RepriceReport()
+    pricer = _Pricer(session)
+    after: uuid.UUID | None = None
+    while True:
+        claim_ids = repository.claims_to_reprice(
+            session, contract_id=contract_id, since=since, after=after, limit=BATCH_CLAIMS
+        )
+        if not claim_ids:
+            break
+        after = claim_ids[-1]
+        _reprice_claims(session, claim_ids, pricer, report)
+    record(
+        session,
+        actor=actor,
+        action="pricing.reprice",
+        details={"contract_id": contract_id, "since": _iso(since), **report.model_dump()},
+    )
+    logger.info("re-priced %d results (%d updated)", report.results, report.updated)
+    return report
+
+
+_COMPARED = (
+    "contract_version_id",
+    "contract_id",
+    "packet_payer_id",
+    "packet_payer_name",
+    "service_date",
+    "procedure_code",
+    "modifiers",
+    "units",
+    "base_amount",
+    "bundled_into",
+    "bilateral_percent",
+    "mpr_rank",
+    "mpr_percent",
+    "amount_before_mpr",
+    "expected_amount",
+    "actual_amount",
+    "variance_amount",
+    "category",
+    "disputable",
+    "payer_reduction_percent",
+    "clause",
+    "explanation",
+    "carc",
+    "rarc",
+    "dispute_deadline",
+)
+
+
+_MONEY = frozenset(
+    {"base_amount", "amount_before_mpr", "expected_amount", "actual_amount", "variance_amount"}
+)
+
+
+def _same(name: str, old: Any, new: Any) -> bool:
+    """Stored and freshly priced values agree, as the columns store them."""
+    if isinstance(old, Decimal) and isinstance(new, Decimal):
+        if name in _MONEY:
+            return to_cents(old) == to_cents(new)
+        return _q3(old) == _q3(new)
+    return bool(old == new)
+
+
+def _reprice_claims(
+    session: Session, claim_ids: list[uuid.UUID], pricer: _Pricer, report: RepriceReport
+) -> None:
+    pairs = repository.claim_rows(session, claim_ids)
+    lines = repository.lines_of_claims(session, claim_ids)
+    adjustments = repository.adjustments_of_claims(session, claim_ids)
+    results = repository.results_of_claim_rows(session, claim_ids)
+    lines_by_claim: dict[uuid.UUID, list[models.ServiceLine]] = {}
+    for line in lines:
+        lines_by_claim.setdefault(line.claim_payment_id, []).append(line)
+    adj_by_owner: dict[tuple[uuid.UUID, uuid.UUID | None], list[x12.Adjustment]] = {}
+    for a in adjustments:
+        adj_by_owner.setdefault((a.claim_payment_id, a.service_line_id), []).append(
+            x12.Adjustment(a.group_code, a.reason_code, a.amount, a.quantity)
+        )
+    result_by_line = {r.service_line_id: r for r in results}
+    updates: list[dict[str, Any]] = []
+    now = models.utcnow()
+    for claim, remittance in pairs:
+        report.claims += 1
+        claim_lines = sorted(lines_by_claim.get(claim.id, []), key=lambda ln: ln.position)
+        stored = [result_by_line[ln.id] for ln in claim_lines if ln.id in result_by_line]
+        report.results += len(stored)
+        if claim.status_code == REVERSAL or not claim_lines:
+            continue
+        if claim.reversed_by_id is not None:
+            report.reversed += len(stored)
+            continue
+        domain = _domain_claim(claim, claim_lines, adj_by_owner)
+        payee = _Payee(
+            tuple(remittance.payer_identifiers), remittance.payee_npi, remittance.payee_tin
+        )
+        line_by_position = {ln.position: ln for ln in claim_lines}
+        for result, terms, service_date in pricer.price(domain, payee):
+            row = result_by_line.get(line_by_position[result.position].id)
+            if row is None:
+                continue
+            if row.status != "open" or row.filed_packet_id is not None:
+                report.frozen += 1
+                continue
+            values = _result_values(
+                result,
+                terms,
+                service_date,
+                payer_id=remittance.payer_id,
+                payer_name=remittance.payer_name,
+                payment_date=row.payment_date,
+            )
+            if all(_same(name, getattr(row, name), values[name]) for name in _COMPARED):
+                report.unchanged += 1
+                continue
+            values.update(id=row.id, priced_at=now)
+            updates.append(values)
+            report.updated += 1
+    repository.update_rows(session, models.PricingResult, updates)
+
+
+def _domain_claim(
+    claim: models.ClaimPayment,
+    lines: list[models.ServiceLine],
+    adjustments: dict[tuple[uuid.UUID, uuid.UUID | None], list[x12.Adjustment]],
+) -> x12.ClaimPayment:
+    """The 835 domain object of a stored claim payment, for the pure repricer."""
+    return x12.ClaimPayment(
+        position=claim.position,
+        claim_id=claim.claim_id,
+        status_code=claim.status_code,
+        charge_amount=claim.charge_amount,
+        paid_amount=claim.paid_amount,
+        patient_responsibility_amount=claim.patient_responsibility_amount,
+        filing_indicator=claim.filing_indicator,
+        payer_claim_number=claim.payer_claim_number,
+        place_of_service=claim.place_of_service,
+        frequency_code=claim.frequency_code,
+        statement_from_date=claim.statement_from_date,
+        statement_to_date=claim.statement_to_date,
+        remark_codes=tuple(claim.remark_codes),
+        adjustments=adjustments.get((claim.id, None), []),
+        lines=[
+            x12.ServiceLine(
+                position=ln.position,
+                procedure_qualifier=ln.procedure_qualifier,
+                procedure_code=ln.procedure_code,
+                modifiers=tuple(ln.modifiers),
+                charge_amount=ln.charge_amount,
+                paid_amount=ln.paid_amount,
+                revenue_code=ln.revenue_code,
+                units=ln.units,
+                original_qualifier=ln.original_qualifier,
+                original_procedure_code=ln.original_procedure_code,
+                original_modifiers=tuple(ln.original_modifiers),
+                original_units=ln.original_units,
+                service_date=ln.service_date,
+                service_end_date=ln.service_end_date,
+                line_control_number=ln.line_control_number,
+                allowed_amount=ln.allowed_amount,
+                remark_codes=tuple(ln.remark_codes),
+                adjustments=adjustments.get((claim.id, ln.id), []),
+            )
+            for ln in lines
+        ],
+    )
+
+
+# -------------------------------------------------------------------- validation
+
+
+def validate_file(*, data: bytes, filename: str | None) -> ValidationReport:
+    """pyx12's full implementation-guide validation of one file (nothing stored)."""
+    status, findings = _full_validation(data)
+    return ValidationReport(
+        file=filename, status="done" if status == "done" else "rejected", findings=findings
+    )
+
+
+def validate_pending(session: Session, *, limit: int) -> int:
+    """Validate up to ``limit`` stored files still waiting for pyx12's full
+    validation (large files skip it at ingest); the findings are stored on the file
+    (``validation_findings``, and added to its warnings). Returns how many."""
+    files = repository.pending_validation(session, limit=limit)
+    for file in files:
+        status, findings = _full_validation(file.raw_bytes)
+        repository.update_file(
+            session,
+            file.id,
+            {
+                "validation_status": status,
+                "validation_findings": findings,
+                "validated_at": datetime.now(UTC),
+                "warnings": _merge_warnings(list(file.warnings), findings),
+            },
+        )
+        logger.info("validated file %s: %d findings", file.id, len(findings))
+    return len(files)
