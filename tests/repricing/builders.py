@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from app.contracts.reference import ReferenceData, load_reference
+from app.contracts.reference import CodeIndicators, NcciEdit, ReferenceData, load_reference
 from app.contracts.schemas import Contract, ContractTerms, FeeRate, FeeSchedule
 from app.repricing.engine import price_claim
 from app.repricing.schemas import LineResult
@@ -36,12 +36,23 @@ RATES: dict[str, tuple[str, str]] = {
     "27096": ("160.00", "90.00"),
     "77003": ("88.00", "88.00"),
     "99214": ("148.90", "110.00"),
+    "64479": ("260.00", "140.00"),
+    "20552": ("50.00", "30.00"),
     "J1040": ("12.00", "12.00"),  # a drug: not in the indicator table, MPR-exempt
 }
 
 
 def reference() -> ReferenceData:
     return load_reference()
+
+
+def reference_with(*indicators: CodeIndicators, edits: Iterable[NcciEdit] = ()) -> ReferenceData:
+    """The shipped reference data with some codes' indicators replaced or added, and
+    extra edits."""
+    shipped = load_reference()
+    codes = {ind.code for ind in indicators}
+    kept = [ind for ind in shipped.indicators.values() if ind.code not in codes]
+    return ReferenceData.of(kept + list(indicators), shipped.edits() + list(edits))
 
 
 def schedule(rates: dict[str, tuple[str, str]] | None = None, **extra: str) -> FeeSchedule:
@@ -77,14 +88,16 @@ def contract(**overrides: Any) -> Contract:
 
 
 def terms(
-    fee_schedule: FeeSchedule | None = None,
-    percent_of_schedule: FeeSchedule | None = None,
+    fees: FeeSchedule | None = None,
+    percent_fees: FeeSchedule | None = None,
     **overrides: Any,
 ) -> ContractTerms:
+    """Contract terms: ``fees`` (default ``schedule()``), the ``percent_of`` schedule,
+    and contract fields as overrides."""
     return ContractTerms(
         contract(**overrides),
-        fee_schedule if fee_schedule is not None else schedule(),
-        percent_of_schedule,
+        fees if fees is not None else schedule(),
+        percent_fees,
     )
 
 
@@ -160,11 +173,15 @@ def always(found: ContractTerms | None) -> Callable[[date | None], ContractTerms
 
 
 def price(
-    claim_payment: ClaimPayment, found: ContractTerms | None = None, **overrides: Any
+    claim_payment: ClaimPayment,
+    found: ContractTerms | None = None,
+    *,
+    ref: ReferenceData | None = None,
+    **overrides: Any,
 ) -> list[LineResult]:
     """Price under ``found`` (default: ``terms(**overrides)``) for every date."""
     chosen = found if found is not None else terms(**overrides)
-    return price_claim(claim_payment, always(chosen), reference())
+    return price_claim(claim_payment, always(chosen), ref or reference())
 
 
 # --- the worked example of ../shared/spec/examples ----------------------------------
