@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from app.db.models import (
     Adjustment,
     ClaimPayment,
+    ContractVersion,
     EraFile,
     PricingResult,
     Remittance,
@@ -179,3 +180,45 @@ def make_pricing_result(
     }
     values.update(overrides)
     return _flush(session, PricingResult(**values))
+
+
+def make_contract_version(session: Session, **overrides: Any) -> ContractVersion:
+    """A stored, current contract version. ``document`` (the contract's JSON, as the
+    contracts repository stores it) is built from the columns unless given."""
+    contract_id = overrides.pop("contract_id", "prairie-ppo-2026")
+    values: dict[str, Any] = {
+        "contract_id": contract_id,
+        "version": 1,
+        "is_current": True,
+        "name": "Prairie Health Plan PPO agreement",
+        "payer_name": PAYER_NAME,
+        "payer_ids": [PAYER_ID],
+        "effective_from": date(2026, 1, 1),
+        "effective_to": None,
+        "content_hash": hashlib.sha256(f"{contract_id}{uuid.uuid4()}".encode()).hexdigest(),
+    }
+    values.update(overrides)
+    values.setdefault(
+        "document",
+        {
+            "id": contract_id,
+            "name": values["name"],
+            "payer": {"name": values["payer_name"], "ids": values["payer_ids"], "address": None},
+            "effective_from": values["effective_from"].isoformat(),
+            "effective_to": None
+            if values["effective_to"] is None
+            else values["effective_to"].isoformat(),
+            "dispute_window_months": 12,
+            "dispute_window_days": None,
+            "dispute_window_from": "payment",
+            "fee_schedule": "prairie-fees.csv",
+            "clauses": {
+                "fee_schedule": "Exhibit A",
+                "multiple_procedure_reduction": "Section 5.1",
+                "bilateral": "Section 5.2",
+                "bundling": None,
+                "dispute_window": "Section 11",
+            },
+        },
+    )
+    return _flush(session, ContractVersion(**values))

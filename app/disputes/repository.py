@@ -1,0 +1,620 @@
+"""Queries of the dispute workflow (spec/disputes.md). All SQL of ``app.disputes``
+lives here; the service turns rows into packets, reports and exports.
+
+A packet line is a pricing result joined to its service line, claim payment and
+remittance (``ResultRow``). Open packets are not stored: they are the open,
+disputable results of one (practice, packet payer) whose deadline is on or after
+``as_of`` (a result with no known deadline stays in the open packet, last). Lines are
+ordered by deadline, then claim (CLP01), then position on the claim; pages continue
+after a keyset cursor of those columns.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    case,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+    tuple_,
+)
+from sqlalchemy.orm import Session
+
+from app.db.models import (
+    ClaimPayment,
+    ContractVersion,
+    DisputePacket,
+    DisputePacketItem,
+    PricingResult,
+    Remittance,
+    ServiceLine,
+)
+from app.db.types import to_cents
+from app.disputes.schemas import DISPUTABLE_CATEGORIES
+
+ResultRow = tuple[PricingResult, ServiceLine, ClaimPayment, Remittance]
+# (deadline or SORT_END, CLP01, line position, result id): the keyset of packet lines
+LineKey = tuple[date, str, int, uuid.UUID]
+
+# results with no known deadline sort after every real one
+SORT_END = date(9999, 12, 31)
+ZERO = Decimal("0.00")
+
+
+@dataclass(slots=True, frozen=True)
+class PacketTotals:
+    practice_key: str
+    payer_id: str
+    payer_name: str | None
+    lines: int
+    total: Decimal
+    earliest_deadline: date | None
+
+
+@dataclass(slots=True, frozen=True)
+class StageTotals:
+    lines: int
+    variance: Decimal
+    recovered: Decimal
+
+
+# ----------------------------------------------------------------------- conditions
+
+
+def _scope(scope: frozenset[str] | None) -> ColumnElement[bool]:
+    if scope is None:
+        return true()
+    if not scope:
+        return false()
+    return PricingResult.practice_key.in_(sorted(scope))
+
+
+def _disputable() -> ColumnElement[bool]:
+    return and_(
+        PricingResult.disputable.is_(True),
+        PricingResult.category.in_(DISPUTABLE_CATEGORIES),
+        PricingResult.practice_key.is_not(None),
+        PricingResult.packet_payer_id.is_not(None),
+    )
+
+
+def _in_window(as_of: date) -> ColumnElement[bool]:
+    """Open, disputable and not past its deadline: a line of the open packet."""
+    return and_(
+        PricingResult.status == "open",
+        _disputable(),
+        or_(PricingResult.dispute_deadline >= as_of, PricingResult.dispute_deadline.is_(None)),
+    )
+
+
+def _expired(as_of: date) -> ColumnElement[bool]:
+    """Open, disputable and past its deadline (disputes.md: revenue lost to the window)."""
+    return and_(
+        PricingResult.status == "open", _disputable(), PricingResult.dispute_deadline < as_of
+    )
+
+
+def _sort_deadline() -> ColumnElement[date]:
+    return func.coalesce(PricingResult.dispute_deadline, literal(SORT_END))
+
+
+def _line_order() -> tuple[ColumnElement[Any], ...]:
+    return (
+        _sort_deadline(),
+        ClaimPayment.claim_id.expression,
+        ServiceLine.position.expression,
+        PricingResult.id.expression,
+    )
+
+
+def line_key(row: ResultRow) -> LineKey:
+    result, line, claim, _ = row
+    return (result.dispute_deadline or SORT_END, claim.claim_id, line.position, result.id)
+
+
+def _rows() -> Select[PricingResult, ServiceLine, ClaimPayment, Remittance]:
+    return (
+        select(PricingResult, ServiceLine, ClaimPayment, Remittance)
+        .join(ServiceLine, ServiceLine.id == PricingResult.service_line_id)
+        .join(ClaimPayment, ClaimPayment.id == PricingResult.claim_payment_id)
+        .join(Remittance, Remittance.id == PricingResult.remittance_id)
+    )
+
+
+def _page(
+    session: Session,
+    condition: ColumnElement[bool],
+    *,
+    after: LineKey | None,
+    limit: int | None,
+    for_update: bool = False,
+) -> list[ResultRow]:
+    query = _rows().where(condition)
+    if after is not None:
+        query = query.where(tuple_(*_line_order()) > tuple_(*after))
+    query = query.order_by(*_line_order())
+    if limit is not None:
+        query = query.limit(limit)
+    if for_update:
+        query = query.with_for_update(of=PricingResult)
+    return [(r, li, c, rem) for r, li, c, rem in session.execute(query).all()]
+
+
+# ---------------------------------------------------------------------- open packets
+
+
+def open_packet_totals(
+    session: Session,
+    *,
+    as_of: date,
+    scope: frozenset[str] | None,
+    practice_key: str | None = None,
+    payer_id: str | None = None,
+) -> list[PacketTotals]:
+    """Lines, total and earliest deadline of every open packet (or of one)."""
+    query = select(
+        PricingResult.practice_key,
+        PricingResult.packet_payer_id,
+        func.max(PricingResult.packet_payer_name),
+        func.count(PricingResult.id),
+        func.coalesce(func.sum(PricingResult.variance_amount), 0),
+        func.min(PricingResult.dispute_deadline),
+    ).where(_in_window(as_of), _scope(scope))
+    if practice_key is not None:
+        query = query.where(PricingResult.practice_key == practice_key)
+    if payer_id is not None:
+        query = query.where(PricingResult.packet_payer_id == payer_id)
+    query = query.group_by(PricingResult.practice_key, PricingResult.packet_payer_id)
+    return [
+        PacketTotals(
+            practice_key=str(practice),
+            payer_id=str(payer),
+            payer_name=name,
+            lines=int(count),
+            total=_money(total),
+            earliest_deadline=earliest,
+        )
+        for practice, payer, name, count, total, earliest in session.execute(query).all()
+    ]
+
+
+def open_packet_categories(
+    session: Session,
+    *,
+    as_of: date,
+    scope: frozenset[str] | None,
+    practice_key: str | None = None,
+    payer_id: str | None = None,
+) -> dict[tuple[str, str], dict[str, Decimal]]:
+    """The variance sum per category of every open packet (or of one)."""
+    query = select(
+        PricingResult.practice_key,
+        PricingResult.packet_payer_id,
+        PricingResult.category,
+        func.coalesce(func.sum(PricingResult.variance_amount), 0),
+    ).where(_in_window(as_of), _scope(scope))
+    if practice_key is not None:
+        query = query.where(PricingResult.practice_key == practice_key)
+    if payer_id is not None:
+        query = query.where(PricingResult.packet_payer_id == payer_id)
+    query = query.group_by(
+        PricingResult.practice_key, PricingResult.packet_payer_id, PricingResult.category
+    )
+    out: dict[tuple[str, str], dict[str, Decimal]] = {}
+    for practice, payer, category, total in session.execute(query).all():
+        out.setdefault((str(practice), str(payer)), {})[category] = _money(total)
+    return out
+
+
+def packet_keys(
+    session: Session, *, scope: frozenset[str] | None
+) -> list[tuple[str, str, str | None]]:
+    """Every (practice, packet payer, payer name) that has or had disputable results:
+    the open packets whose id can be asked for, even while empty."""
+    query = (
+        select(
+            PricingResult.practice_key,
+            PricingResult.packet_payer_id,
+            func.max(PricingResult.packet_payer_name),
+        )
+        .where(_disputable(), _scope(scope))
+        .group_by(PricingResult.practice_key, PricingResult.packet_payer_id)
+    )
+    return [(str(p), str(y), n) for p, y, n in session.execute(query).all()]
+
+
+def open_packet_rows(
+    session: Session,
+    *,
+    practice_key: str,
+    payer_id: str,
+    as_of: date,
+    after: LineKey | None = None,
+    limit: int | None = None,
+    for_update: bool = False,
+) -> list[ResultRow]:
+    condition = and_(
+        _in_window(as_of),
+        PricingResult.practice_key == practice_key,
+        PricingResult.packet_payer_id == payer_id,
+    )
+    return _page(session, condition, after=after, limit=limit, for_update=for_update)
+
+
+def expired_totals(session: Session, *, as_of: date, scope: frozenset[str] | None) -> StageTotals:
+    query = select(
+        func.count(PricingResult.id), func.coalesce(func.sum(PricingResult.variance_amount), 0)
+    ).where(_expired(as_of), _scope(scope))
+    count, total = session.execute(query).one()
+    return StageTotals(lines=int(count), variance=_money(total), recovered=ZERO)
+
+
+def expired_rows(
+    session: Session,
+    *,
+    as_of: date,
+    scope: frozenset[str] | None,
+    after: LineKey | None = None,
+    limit: int | None = None,
+) -> list[ResultRow]:
+    return _page(session, and_(_expired(as_of), _scope(scope)), after=after, limit=limit)
+
+
+# -------------------------------------------------------------------- filed packets
+
+
+def _packet_scope(scope: frozenset[str] | None) -> ColumnElement[bool]:
+    if scope is None:
+        return true()
+    if not scope:
+        return false()
+    return DisputePacket.practice_key.in_(sorted(scope))
+
+
+def filed_packets(session: Session, *, scope: frozenset[str] | None) -> list[DisputePacket]:
+    query = (
+        select(DisputePacket)
+        .where(_packet_scope(scope))
+        .order_by(DisputePacket.filed_date.desc(), DisputePacket.filed_at.desc())
+    )
+    return list(session.scalars(query))
+
+
+def filed_packet(
+    session: Session, packet_id: uuid.UUID, *, for_update: bool = False
+) -> DisputePacket | None:
+    query = select(DisputePacket).where(DisputePacket.id == packet_id)
+    if for_update:
+        query = query.with_for_update()
+    return session.scalars(query).first()
+
+
+def filed_packet_items(
+    session: Session,
+    packet_id: uuid.UUID,
+    *,
+    after_position: int | None = None,
+    limit: int | None = None,
+) -> list[tuple[DisputePacketItem, PricingResult]]:
+    query = (
+        select(DisputePacketItem, PricingResult)
+        .join(PricingResult, PricingResult.id == DisputePacketItem.pricing_result_id)
+        .where(DisputePacketItem.packet_id == packet_id)
+    )
+    if after_position is not None:
+        query = query.where(DisputePacketItem.position > after_position)
+    query = query.order_by(DisputePacketItem.position)
+    if limit is not None:
+        query = query.limit(limit)
+    return [(item, result) for item, result in session.execute(query).all()]
+
+
+def packet_line_states(
+    session: Session, packet_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, tuple[int, Decimal]]:
+    """Per filed packet: how many of its lines are still ``disputed`` and the sum of
+    what was recovered on them."""
+    if not packet_ids:
+        return {}
+    query = (
+        select(
+            DisputePacketItem.packet_id,
+            func.sum(case((PricingResult.status == "disputed", 1), else_=0)),
+            func.coalesce(func.sum(PricingResult.recovered_amount), 0),
+        )
+        .join(PricingResult, PricingResult.id == DisputePacketItem.pricing_result_id)
+        .where(DisputePacketItem.packet_id.in_(list(packet_ids)))
+        .group_by(DisputePacketItem.packet_id)
+    )
+    return {
+        packet_id: (int(disputed or 0), _money(recovered))
+        for packet_id, disputed, recovered in session.execute(query).all()
+    }
+
+
+def disputed_results_of_packet(
+    session: Session, packet_id: uuid.UUID
+) -> list[tuple[PricingResult, int]]:
+    """The packet's lines still ``disputed`` with their position, locked for update."""
+    query = (
+        select(PricingResult, DisputePacketItem.position)
+        .join(DisputePacketItem, DisputePacketItem.pricing_result_id == PricingResult.id)
+        .where(DisputePacketItem.packet_id == packet_id, PricingResult.status == "disputed")
+        .order_by(DisputePacketItem.position)
+        .with_for_update(of=PricingResult)
+    )
+    return [(result, int(position)) for result, position in session.execute(query).all()]
+
+
+def rows_of_results(
+    session: Session, result_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, ResultRow]:
+    ids = list(result_ids)
+    if not ids:
+        return {}
+    query = _rows().where(PricingResult.id.in_(ids))
+    return {r.id: (r, li, c, rem) for r, li, c, rem in session.execute(query).all()}
+
+
+def result_for_update(session: Session, result_id: uuid.UUID) -> PricingResult | None:
+    query = select(PricingResult).where(PricingResult.id == result_id).with_for_update()
+    return session.scalars(query).first()
+
+
+def add(session: Session, *rows: object) -> None:
+    session.add_all(rows)
+    session.flush()
+
+
+# ------------------------------------------------------------------ letter material
+
+
+def contract_documents(
+    session: Session, *, version_ids: Iterable[uuid.UUID], contract_ids: Iterable[str]
+) -> tuple[dict[uuid.UUID, ContractVersion], dict[str, ContractVersion]]:
+    """Contract versions by id, and the current version of each contract id (for a
+    result that names its contract but not the version)."""
+    by_version: dict[uuid.UUID, ContractVersion] = {}
+    versions = list(set(version_ids))
+    if versions:
+        for row in session.scalars(select(ContractVersion).where(ContractVersion.id.in_(versions))):
+            by_version[row.id] = row
+    current: dict[str, ContractVersion] = {}
+    ids = sorted(set(contract_ids))
+    if ids:
+        query = (
+            select(ContractVersion)
+            .where(ContractVersion.contract_id.in_(ids))
+            .order_by(ContractVersion.contract_id, ContractVersion.version)
+        )
+        for row in session.scalars(query):
+            if row.is_current or row.contract_id not in current:
+                current[row.contract_id] = row
+    return by_version, current
+
+
+def overpaid_siblings(
+    session: Session, *, claim_payment_ids: Iterable[uuid.UUID], exclude: Iterable[uuid.UUID]
+) -> list[tuple[PricingResult, ServiceLine]]:
+    """Overpaid lines of the packet's claims: shown beside its lines, never netted."""
+    claims = list(set(claim_payment_ids))
+    if not claims:
+        return []
+    query = (
+        select(PricingResult, ServiceLine)
+        .join(ServiceLine, ServiceLine.id == PricingResult.service_line_id)
+        .where(
+            PricingResult.claim_payment_id.in_(claims),
+            PricingResult.category == "overpaid",
+            PricingResult.id.not_in(list(exclude)),
+        )
+        .order_by(ServiceLine.position)
+    )
+    return [(r, li) for r, li in session.execute(query).all()]
+
+
+# -------------------------------------------------------------------------- reports
+
+
+def category_rows(
+    session: Session, *, category: str, scope: frozenset[str] | None
+) -> list[ResultRow]:
+    """Every result of one category (overpaid, denied), by payment date then claim."""
+    query = (
+        _rows()
+        .where(PricingResult.category == category, _scope(scope))
+        .order_by(
+            PricingResult.payment_date,
+            ClaimPayment.claim_id,
+            ServiceLine.position,
+            PricingResult.id,
+        )
+    )
+    return [(r, li, c, rem) for r, li, c, rem in session.execute(query).all()]
+
+
+def sub_tolerance_groups(
+    session: Session, *, scope: frozenset[str] | None
+) -> list[tuple[str, str | None, str, int, int, int, Decimal]]:
+    """Matched results with a non-zero variance per (payer, billed code): payer id and
+    name, code, lines, underpaid lines, overpaid lines, variance sum."""
+    payer = func.coalesce(PricingResult.packet_payer_id, PricingResult.payer_id, "")
+    code = func.coalesce(PricingResult.procedure_code, "")
+    query = (
+        select(
+            payer,
+            func.max(PricingResult.packet_payer_name),
+            code,
+            func.count(PricingResult.id),
+            func.sum(case((PricingResult.variance_amount > 0, 1), else_=0)),
+            func.sum(case((PricingResult.variance_amount < 0, 1), else_=0)),
+            func.coalesce(func.sum(PricingResult.variance_amount), 0),
+        )
+        .where(
+            PricingResult.category == "matched",
+            PricingResult.variance_amount.is_not(None),
+            PricingResult.variance_amount != 0,
+            _scope(scope),
+        )
+        .group_by(payer, code)
+        .order_by(payer, code)
+    )
+    return [
+        (str(p), name, str(c), int(n), int(pos or 0), int(neg or 0), _money(total))
+        for p, name, c, n, pos, neg, total in session.execute(query).all()
+    ]
+
+
+def underpaid_by(
+    session: Session, *, dimension: str, scope: frozenset[str] | None
+) -> list[tuple[Any, str | None, int, Decimal]]:
+    """Variance sums of disputable results (every status) by ``payer``, ``category``
+    or ``payment_date``: key, label, lines, amount."""
+    column: ColumnElement[Any]
+    if dimension == "payer":
+        column = PricingResult.packet_payer_id.expression
+        label: ColumnElement[Any] = func.max(PricingResult.packet_payer_name)
+    elif dimension == "category":
+        column = PricingResult.category.expression
+        label = func.max(PricingResult.category)
+    else:
+        column = PricingResult.payment_date.expression
+        label = func.max(literal(""))
+    query = (
+        select(
+            column,
+            label,
+            func.count(PricingResult.id),
+            func.coalesce(func.sum(PricingResult.variance_amount), 0),
+        )
+        .where(_disputable(), _scope(scope))
+        .group_by(column)
+    )
+    return [
+        (key, name, int(n), _money(total)) for key, name, n, total in session.execute(query).all()
+    ]
+
+
+def stage_totals(
+    session: Session, *, as_of: date, scope: frozenset[str] | None
+) -> dict[str, StageTotals]:
+    """Disputable results by dispute stage: their status, with ``open`` results past
+    their deadline counted as ``expired``."""
+    stage = case(
+        (_expired(as_of), literal("expired")),
+        else_=PricingResult.status,
+    )
+    query = (
+        select(
+            stage,
+            func.count(PricingResult.id),
+            func.coalesce(func.sum(PricingResult.variance_amount), 0),
+            func.coalesce(func.sum(PricingResult.recovered_amount), 0),
+        )
+        .where(_disputable(), _scope(scope))
+        .group_by(stage)
+    )
+    return {
+        str(name): StageTotals(lines=int(n), variance=_money(v), recovered=_money(r))
+        for name, n, v, r in session.execute(query).all()
+    }
+
+
+def expiring_next(
+    session: Session, *, as_of: date, scope: frozenset[str] | None, limit: int
+) -> list[tuple[str, str, str | None, date, int, Decimal]]:
+    """The next deadlines of open lines: practice, payer, payer name, deadline, lines,
+    amount — earliest first."""
+    query = (
+        select(
+            PricingResult.practice_key,
+            PricingResult.packet_payer_id,
+            func.max(PricingResult.packet_payer_name),
+            PricingResult.dispute_deadline,
+            func.count(PricingResult.id),
+            func.coalesce(func.sum(PricingResult.variance_amount), 0),
+        )
+        .where(_in_window(as_of), PricingResult.dispute_deadline.is_not(None), _scope(scope))
+        .group_by(
+            PricingResult.practice_key,
+            PricingResult.packet_payer_id,
+            PricingResult.dispute_deadline,
+        )
+        .order_by(PricingResult.dispute_deadline, PricingResult.practice_key)
+        .limit(limit)
+    )
+    return [
+        (str(p), str(y), name, d, int(n), _money(total))
+        for p, y, name, d, n, total in session.execute(query).all()
+        if d is not None
+    ]
+
+
+def window_total(
+    session: Session, *, as_of: date, until: date, scope: frozenset[str] | None
+) -> Decimal:
+    """The variances of open lines whose deadline falls between ``as_of`` and ``until``."""
+    query = select(func.coalesce(func.sum(PricingResult.variance_amount), 0)).where(
+        _in_window(as_of), PricingResult.dispute_deadline <= until, _scope(scope)
+    )
+    return _money(session.execute(query).scalar_one())
+
+
+def category_totals(
+    session: Session, *, scope: frozenset[str] | None
+) -> dict[str, tuple[int, Decimal]]:
+    """Lines and variance sum of every category."""
+    query = (
+        select(
+            PricingResult.category,
+            func.count(PricingResult.id),
+            func.coalesce(func.sum(PricingResult.variance_amount), 0),
+        )
+        .where(_scope(scope))
+        .group_by(PricingResult.category)
+    )
+    return {
+        str(category): (int(n), _money(total))
+        for category, n, total in session.execute(query).all()
+    }
+
+
+def recovered_by_payer(
+    session: Session, *, scope: frozenset[str] | None
+) -> list[tuple[str, str | None, int, Decimal, Decimal]]:
+    payer = func.coalesce(PricingResult.packet_payer_id, PricingResult.payer_id, "")
+    query = (
+        select(
+            payer,
+            func.max(PricingResult.packet_payer_name),
+            func.count(PricingResult.id),
+            func.coalesce(func.sum(PricingResult.variance_amount), 0),
+            func.coalesce(func.sum(PricingResult.recovered_amount), 0),
+        )
+        .where(PricingResult.status == "recovered", _scope(scope))
+        .group_by(payer)
+        .order_by(payer)
+    )
+    return [
+        (str(p), name, int(n), _money(v), _money(r))
+        for p, name, n, v, r in session.execute(query).all()
+    ]
+
+
+def _money(value: Any) -> Decimal:
+    """A SUM comes back as Decimal (PostgreSQL) or a float (SQLite's NUMERIC affinity):
+    read it through ``str`` and keep cents."""
+    return to_cents(Decimal(str(value if value is not None else 0)))
