@@ -1,0 +1,1 @@
+"""The demo: sample contracts and sample ERA files loaded by ``era-recon serve --demo``."""
