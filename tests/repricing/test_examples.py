@@ -5,12 +5,26 @@ lines with the values they had before the second file reversed them)."""
 from __future__ import annotations
 
 import json
+from datetime import date
 from decimal import Decimal
 
 import pytest
 
+from app.contracts.index import ContractIndex
+from app.contracts.loader import parse_paths
+from app.contracts.schemas import ContractTerms, FeeSchedule
+from app.repricing.engine import price_claim
 from app.repricing.schemas import Category, LineResult
-from tests.repricing.builders import claim, line, prairie_claims, prairie_terms, price
+from app.x12.reader import parse_835
+from app.x12.schemas import Remittance
+from tests.repricing.builders import (
+    claim,
+    line,
+    prairie_claims,
+    prairie_terms,
+    price,
+    reference,
+)
 from tests.support import shared_path
 
 D = Decimal
@@ -153,3 +167,70 @@ def test_worked_example_bilateral_modifier_50() -> None:
         Category.BILATERAL_UNDERPAID,
     )
     assert result.clause == "Section 4.3"
+
+
+# --- the same example read from its files: the 835 reader, the contract loader and the
+# contract index feed the repricer exactly as ingest does
+
+
+def _priced_from_files() -> dict[str, LineResult]:
+    loaded = parse_paths([shared_path("spec", "examples", "prairie-ppo-2026.yaml")])
+    assert loaded.ok, loaded.problems
+    index = ContractIndex.from_terms(
+        ContractTerms(
+            item.contract,
+            FeeSchedule.of(item.fee_rows),
+            FeeSchedule.of(item.percent_of_rows) if item.percent_of_rows is not None else None,
+        )
+        for item in loaded.contracts
+    )
+    out: dict[str, LineResult] = {}
+    for name in ("prairie-2026-06-15.835", "prairie-2026-07-20-reversal.835"):
+        parsed = parse_835(shared_path("spec", "examples", name).read_bytes())
+        for remittance in parsed.remittances:
+
+            def contract_for(dos: date | None, r: Remittance = remittance) -> ContractTerms | None:
+                return index.match(
+                    payer_identifiers=r.payer_identifiers,
+                    payee_npi=r.payee_npi,
+                    payee_tin=r.payee_tin,
+                    service_date=dos,
+                )
+
+            for claim_payment in remittance.claims:
+                results = price_claim(claim_payment, contract_for, reference())
+                if claim_payment.is_reversal:
+                    assert results == []
+                    continue
+                for service_line, result in zip(claim_payment.lines, results, strict=True):
+                    assert service_line.line_control_number is not None
+                    out[service_line.line_control_number] = result
+    return out
+
+
+def test_example_files_price_as_expected_json() -> None:
+    got = _priced_from_files()
+    wanted = _expected_lines()
+    assert set(got) == set(wanted)
+    for lcn, result in got.items():
+        want = wanted[lcn]
+        if lcn in PRE_REVERSAL:
+            exp, act, var, category = PRE_REVERSAL[lcn]
+            want = {
+                "expected_allowed": exp,
+                "actual_allowed": act,
+                "variance": var,
+                "category": category.value,
+            }
+        row = (
+            None if result.expected_allowed is None else str(result.expected_allowed),
+            str(result.actual_allowed),
+            None if result.variance is None else str(result.variance),
+            result.category.value,
+        )
+        assert row == (
+            want["expected_allowed"],
+            want["actual_allowed"],
+            want["variance"],
+            want["category"],
+        ), lcn

@@ -1,0 +1,177 @@
+"""Properties of the repricer over generated claims (hypothesis): line order matters
+only for equal-amount ties; an exempt line never changes the others' expected amounts;
+variance is always expected − actual; no float anywhere in a result."""
+
+from __future__ import annotations
+
+import dataclasses
+from decimal import Decimal
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from app.repricing.schemas import Category, LineResult
+from app.x12.schemas import ServiceLine
+from tests.repricing.builders import claim, line, price, reference, terms
+
+D = Decimal
+
+# MPR-subject codes with distinct rates (412, 310, 300, 260) and no NCCI edit among them;
+# with modifier 50 (× 150 %) none of them ties another either
+SUBJECT = ("64483", "64493", "64490", "64479")
+# exempt codes: an add-on, an E/M with modifier 25, a drug not in the indicator table
+EXEMPT = ("64484", "99214", "J1040")
+CODES = SUBJECT + EXEMPT
+
+
+def test_generated_codes_have_no_edits_among_them_but_the_e_m() -> None:
+    ref = reference()
+    for code in CODES:
+        columns_one = {edit.column1 for edit in ref.edits_by_column2.get(code, ())}
+        assert code == "99214" or not columns_one & set(CODES), code
+    assert [ref.mpr_subject(code) for code in CODES] == [True] * 4 + [False] * 3
+
+
+money = st.decimals(min_value=D("0.00"), max_value=D("900.00"), places=2)
+units = st.sampled_from(["1", "1", "2", "3", None])
+modifiers = st.sampled_from([(), (), ("59",), ("50",), ("25",), ("26",)])
+carcs = st.lists(
+    st.tuples(st.sampled_from(["CO", "PR", "OA"]), st.sampled_from(["45", "59", "97", "253", "1"])),
+    max_size=3,
+)
+
+
+@st.composite
+def service_lines(draw: st.DrawFn, code: str) -> ServiceLine:
+    adjustments = [f"{g}-{r}-{draw(money)}" for g, r in draw(carcs)]
+    return line(
+        code,
+        draw(st.one_of(st.none(), money.map(str))),
+        mods=draw(modifiers),
+        units=draw(units),
+        paid=str(draw(money)),
+        charge=str(draw(st.sampled_from([D("2000.00"), D("100.00"), D("350.00")]))),
+        adj=adjustments,
+        orig_units=draw(st.sampled_from([None, None, "3"])),
+    )
+
+
+@st.composite
+def distinct_code_lines(draw: st.DrawFn, codes: tuple[str, ...] = CODES) -> list[ServiceLine]:
+    chosen = draw(st.lists(st.sampled_from(codes), min_size=1, max_size=5, unique=True))
+    return [draw(service_lines(code)) for code in chosen]
+
+
+def _expected_by_position(results: list[LineResult]) -> dict[int, Decimal | None]:
+    return {r.position: r.expected_allowed for r in results}
+
+
+@settings(max_examples=100, deadline=None)
+@given(lines=distinct_code_lines(), order=st.randoms(use_true_random=False))
+def test_expected_does_not_depend_on_line_order(lines: list[ServiceLine], order) -> None:
+    first = price(claim(*lines))  # numbers the lines 1..n
+    shuffled = list(lines)
+    order.shuffle(shuffled)
+    again = price(claim(*shuffled))
+    assert _expected_by_position(again) == _expected_by_position(first)
+
+
+@settings(max_examples=60, deadline=None)
+@given(code=st.sampled_from(SUBJECT), n=st.integers(min_value=2, max_value=4))
+def test_equal_amount_ties_follow_claim_order(code: str, n: int) -> None:
+    results = price(claim(*(line(code, "0.01") for _ in range(n))))
+    assert [r.mpr_rank for r in results] == list(range(1, n + 1))
+    amounts = [r.expected_allowed for r in results]
+    assert amounts[0] is not None
+    assert all(a is not None and a <= amounts[0] for a in amounts)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    lines=distinct_code_lines(SUBJECT + ("64484", "J1040")),
+    extra=st.sampled_from(EXEMPT),
+    extra_units=units,
+    where=st.integers(min_value=0, max_value=5),
+)
+def test_adding_an_exempt_line_never_changes_the_others(
+    lines: list[ServiceLine], extra: str, extra_units: str | None, where: int
+) -> None:
+    before = _expected_by_position(price(claim(*lines)))
+    added = line(extra, "0.01", mods=["25"] if extra == "99214" else [], units=extra_units)
+    added.position = 99
+    with_extra = list(lines)
+    with_extra.insert(min(where, len(lines)), added)
+    after = _expected_by_position(price(claim(*with_extra)))
+    del after[99]
+    assert after == before
+
+
+@st.composite
+def any_claims(draw: st.DrawFn):
+    codes = st.sampled_from(CODES + ("77003", "20610", "99999"))
+    lines = [draw(service_lines(draw(codes))) for _ in range(draw(st.integers(1, 6)))]
+    for item in lines:
+        if draw(st.booleans()) and item.modifiers == ():
+            item.modifiers = (draw(st.sampled_from(["RT", "LT"])),)
+    status = draw(st.sampled_from(["1", "1", "1", "2", "19", "4"]))
+    pos = draw(st.sampled_from(["11", "22", None]))
+    return claim(*lines, status=status, pos=pos)
+
+
+contract_variants = st.sampled_from(
+    [
+        {},
+        {
+            "multiple_procedure_schedule": [D(100), D(50), D(25)],
+            "multiple_procedure_reduction_percent": None,
+        },
+        {"lesser_of_charges": False, "tolerance": D(0)},
+        {"bilateral_percent": D(175), "mpr_exempt": ["64493"], "price_secondary": True},
+    ]
+)
+
+
+@settings(max_examples=120, deadline=None)
+@given(claim_payment=any_claims(), overrides=contract_variants)
+def test_variance_is_expected_minus_actual_and_nothing_is_a_float(claim_payment, overrides) -> None:
+    results = price(claim_payment, terms(**overrides))
+    assert len(results) == len(claim_payment.lines)
+    for result in results:
+        if result.expected_allowed is None:
+            assert result.variance is None
+            assert result.category in {Category.SECONDARY_PAYMENT, Category.NO_RATE}
+        else:
+            assert result.variance == result.expected_allowed - result.actual_allowed
+            assert result.expected_allowed == result.expected_allowed.quantize(D("0.01"))
+            assert result.expected_allowed >= 0
+        for item in dataclasses.fields(result):
+            value = getattr(result, item.name)
+            assert not isinstance(value, float), item.name
+            if item.name in {
+                "units",
+                "base_amount",
+                "bilateral_percent",
+                "mpr_percent",
+                "amount_before_mpr",
+                "expected_allowed",
+                "actual_allowed",
+                "variance",
+                "payer_reduction_percent",
+            }:
+                assert value is None or isinstance(value, Decimal), item.name
+        assert all(isinstance(c, str) for c in result.carc + result.rarc)
+        assert result.disputable is (
+            result.category.value
+            in {
+                "code_changed",
+                "bundled_incorrectly",
+                "units_reduced",
+                "exempt_reduced",
+                "mpr_overapplied",
+                "bilateral_underpaid",
+                "fee_schedule_underpaid",
+            }
+        )
+        assert result.category is not Category.REVERSED
+        assert result.explanation.endswith(".")
+        assert "DOE" not in result.explanation
