@@ -1,0 +1,241 @@
+"""Ingest speed and memory, side by side with the open 835 tools, in one run.
+
+    python benchmarks/ingest.py                      # 10,000 claims (30,000 lines)
+    python benchmarks/ingest.py --claims 100000 --only era-recon-postgresql
+
+Generates one balanced 5010 835 (``gen835.generate_835``), then runs each contender
+in a fresh process on the same file and prints service lines per second, the ratio
+to pyx12's validating reader and to edi-835-parser, and the peak resident memory:
+
+- ``pyx12 X12ContextReader`` — pyx12's loop-aware, validating reader, walking every
+  segment (what a pyx12-based tool pays to read a file with validation);
+- ``pyx12 X12Reader`` — pyx12's bare tokenizer (the floor era-recon builds on);
+- ``edi-835-parser`` — ``edi_835_parser.parse(path).to_dataframe()``, installed in a
+  separate virtual environment (``benchmarks/.peers``), never a project dependency;
+- ``era-recon`` on SQLite and on PostgreSQL — the whole ingest: parse, structural
+  checks, duplicate checks, contract matching, repricing, and storing every row,
+  committed (the sample contracts are loaded first so every line is priced).
+
+Timings exclude interpreter start and imports (each contender times its own work);
+memory is the process's peak RSS (``ru_maxrss``), imports included.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import venv
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+PEERS_VENV = HERE / ".peers"
+PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN", "postgresql://root@127.0.0.1:5432/postgres")
+
+# ---------------------------------------------------------------- contenders (child side)
+
+
+def _peak_rss_mb() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_pyx12_context(path: str) -> dict[str, float]:
+    import logging
+
+    import pyx12.error_handler
+    import pyx12.params
+    import pyx12.x12context
+
+    logging.getLogger("pyx12").setLevel(logging.CRITICAL)
+    params = pyx12.params.params()
+    errh = pyx12.error_handler.errh_null()
+    start = time.perf_counter()
+    lines = 0
+    with open(path, encoding="ascii") as handle:
+        reader = pyx12.x12context.X12ContextReader(params, errh, handle)
+        for node in reader.iter_segments():
+            if node.id == "SVC":
+                lines += 1
+    return {"seconds": time.perf_counter() - start, "lines": lines}
+
+
+def run_pyx12_bare(path: str) -> dict[str, float]:
+    import pyx12.x12file
+
+    start = time.perf_counter()
+    lines = 0
+    with open(path, encoding="ascii") as handle:
+        for seg in pyx12.x12file.X12Reader(handle):
+            if seg.get_seg_id() == "SVC":
+                lines += 1
+    return {"seconds": time.perf_counter() - start, "lines": lines}
+
+
+def run_edi_835_parser(path: str) -> dict[str, float]:
+    import edi_835_parser
+
+    start = time.perf_counter()
+    frame = edi_835_parser.parse(path).to_dataframe()
+    return {"seconds": time.perf_counter() - start, "lines": len(frame)}
+
+
+def run_era_recon(path: str, database_url: str) -> dict[str, float]:
+    from app.access.schemas import CLI_ACTOR
+    from app.contracts.service import load_paths
+    from app.db import session as db_session
+    from app.db.migrate import upgrade
+    from app.reconciliation.service import ingest_file
+
+    upgrade(database_url)
+    db_session.configure(database_url)
+    with db_session.SessionLocal.begin() as session:
+        load_paths(session, paths=[ROOT / "contracts"], actor=CLI_ACTOR)
+    data = Path(path).read_bytes()
+    start = time.perf_counter()
+    with db_session.SessionLocal.begin() as session:
+        result = ingest_file(
+            session, data=data, filename=Path(path).name, actor=CLI_ACTOR, validate_inline_lines=0
+        )
+    seconds = time.perf_counter() - start
+    return {"seconds": seconds, "lines": float(result.lines)}
+
+
+CHILD = {
+    "pyx12-context": run_pyx12_context,
+    "pyx12-bare": run_pyx12_bare,
+    "edi-835-parser": run_edi_835_parser,
+}
+
+# ---------------------------------------------------------------------- parent side
+
+
+def _peers_python() -> Path:
+    python = PEERS_VENV / "bin" / "python"
+    if not python.exists():
+        print("creating benchmarks/.peers with edi-835-parser 1.8.0 …", file=sys.stderr)
+        venv.create(PEERS_VENV, with_pip=True)
+        subprocess.run(
+            [str(python), "-m", "pip", "install", "--quiet", "edi-835-parser==1.8.0"],
+            check=True,
+        )
+    return python
+
+
+def _child(python: Path | str, *args: str, env: dict[str, str] | None = None) -> dict[str, float]:
+    out = subprocess.run(
+        [str(python), str(Path(__file__).resolve()), "--child", *args],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, **(env or {}), "PYTHONPATH": str(ROOT)},
+    )
+    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def _fresh_postgres() -> tuple[str, str]:
+    import psycopg
+
+    name = f"erarecon_bench_{os.getpid()}_{int(time.time())}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
+    return name, f"{base}/{name}"
+
+
+def _drop_postgres(name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--claims", type=int, default=10_000)
+    parser.add_argument("--lines-per-claim", type=int, default=3)
+    parser.add_argument("--only", action="append", help="run only this contender (repeatable)")
+    parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.child:
+        kind, path, *rest = args.child
+        if kind == "era-recon":
+            result = run_era_recon(path, rest[0])
+        else:
+            result = CHILD[kind](path)
+        result["peak_rss_mb"] = _peak_rss_mb()
+        print(json.dumps(result))
+        return
+
+    sys.path.insert(0, str(HERE))
+    from gen835 import generate_835
+
+    workdir = Path(tempfile.mkdtemp(prefix="era-bench-"))
+    path = workdir / f"gen-{args.claims}.835"
+    path.write_bytes(generate_835(args.claims, lines_per_claim=args.lines_per_claim))
+    size_mb = path.stat().st_size / 1e6
+    print(
+        f"file: {args.claims:,} claims × {args.lines_per_claim} lines, {size_mb:.1f} MB; "
+        f"python {sys.version.split()[0]}, {os.cpu_count()} cores"
+    )
+
+    wanted = set(args.only or [])
+    results: dict[str, dict[str, float]] = {}
+
+    def measure(name: str, fn: object) -> None:
+        if wanted and name not in wanted:
+            return
+        print(f"  running {name} …", file=sys.stderr, flush=True)
+        results[name] = fn()  # type: ignore[operator]
+
+    measure("pyx12 X12ContextReader", lambda: _child(sys.executable, "pyx12-context", str(path)))
+    measure("pyx12 X12Reader", lambda: _child(sys.executable, "pyx12-bare", str(path)))
+    measure("edi-835-parser", lambda: _child(_peers_python(), "edi-835-parser", str(path)))
+    sqlite_url = f"sqlite:///{workdir / 'bench.db'}"
+    measure("era-recon-sqlite", lambda: _child(sys.executable, "era-recon", str(path), sqlite_url))
+    if not wanted or "era-recon-postgresql" in wanted:
+        name, pg_url = _fresh_postgres()
+        try:
+            measure(
+                "era-recon-postgresql",
+                lambda: _child(sys.executable, "era-recon", str(path), pg_url),
+            )
+        finally:
+            _drop_postgres(name)
+
+    total_lines = args.claims * args.lines_per_claim
+    context = results.get("pyx12 X12ContextReader")
+    peer = results.get("edi-835-parser")
+    print()
+    print(f"{'contender':<24}{'seconds':>9}{'lines/s':>11}{'× ctx':>8}{'× edi':>8}{'peak MB':>9}")
+    for name, r in results.items():
+        rate = total_lines / r["seconds"]
+        vs_ctx = rate / (total_lines / context["seconds"]) if context else float("nan")
+        vs_peer = rate / (total_lines / peer["seconds"]) if peer else float("nan")
+        print(
+            f"{name:<24}{r['seconds']:>9.2f}{rate:>11,.0f}{vs_ctx:>8.1f}{vs_peer:>8.2f}"
+            f"{r['peak_rss_mb']:>9.0f}"
+        )
+    for name in ("era-recon-postgresql", "era-recon-sqlite"):
+        if name in results and context and peer:
+            r = results[name]
+            rate = total_lines / r["seconds"]
+            ctx_ratio = rate / (total_lines / context["seconds"])
+            peer_ratio = rate / (total_lines / peer["seconds"])
+            verdict = "met" if ctx_ratio >= 10 and peer_ratio >= 1 else "MISSED"
+            print(
+                f"target ({name}): ≥10× X12ContextReader ({ctx_ratio:.1f}×) and ≥1× "
+                f"edi-835-parser ({peer_ratio:.2f}×): {verdict}"
+            )
+
+
+if __name__ == "__main__":
+    main()
