@@ -1,18 +1,49 @@
-"""``create_app()``: the FastAPI application — routers, error handlers, lifespan."""
+"""``create_app(settings)``: the FastAPI application — the API's routers, the error
+handlers, security headers, OpenAPI, the lifespan, and the web pages' mount point.
+
+spec/interfaces.md ("HTTP API"); STYLE.md ("Errors", "Keep adapters thin").
+"""
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse
-from sqlalchemy import text
 
 from app import __version__
+from app.access.keys import key_pepper
+from app.api.errors import UnexpectedErrorMiddleware, install_error_handlers
+from app.api.middleware import SecurityHeadersMiddleware
+from app.api.routes import contracts, disputes, health, remittances, variances
 from app.config import Settings, get_settings
 from app.db import session as db_session
 from app.db.migrate import ensure_schema
+
+DESCRIPTION = """\
+Upload 835 remittances (ERA), see every service line repriced against the practice's
+payer contracts, and work the dispute packets of the underpaid lines.
+
+**Authentication**: every route but the health checks needs
+`Authorization: Bearer <api key>` (make one with `era-recon keys create`).
+Roles: `admin` (all), `finance` (all but contract upload and deletes),
+`poster` and `clearinghouse` (upload, files, variances).
+
+**Errors** answer `{"error": {"code", "message", "details"}}`.
+**Idempotency**: a POST with an `Idempotency-Key` header can be retried safely.
+"""
+
+TAGS = [
+    {"name": "remittances", "description": "835 files: upload, list, detail, delete."},
+    {"name": "variances", "description": "The pricing result of every service line."},
+    {"name": "disputes", "description": "Dispute packets per practice and payer, exports."},
+    {"name": "contracts", "description": "Payer contracts: list, upload."},
+    {"name": "health", "description": "Liveness and readiness (no key needed)."},
+]
+
+DOCS_URL = "/docs"
+OPENAPI_URL = "/openapi.json"
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -28,26 +59,36 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="era-recon",
         version=__version__,
         summary="Find and dispute payer underpayments in 835 remittances.",
+        description=DESCRIPTION,
+        openapi_tags=TAGS,
+        docs_url=DOCS_URL,
+        redoc_url=None,
+        openapi_url=OPENAPI_URL,
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.key_pepper = key_pepper(settings.secret_key)
 
-    @app.get("/healthz", tags=["health"])
-    def healthz() -> dict[str, str]:
-        """Liveness: the process answers."""
-        return {"status": "ok"}
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(remittances.router)
+    app.include_router(variances.router)
+    app.include_router(disputes.router)
+    app.include_router(contracts.router)
 
-    @app.get("/readyz", tags=["health"], responses={503: {"description": "database down"}})
-    def readyz() -> JSONResponse:
-        """Readiness: the database answers."""
-        try:
-            with db_session.SessionLocal() as session:
-                session.execute(text("SELECT 1"))
-        except Exception:  # adapter edge: any database failure means not ready
-            return JSONResponse(
-                {"error": {"code": "not_ready", "message": "database unavailable", "details": []}},
-                status_code=503,
-            )
-        return JSONResponse({"status": "ok"})
+    # ---- web pages (app/web): mounted here, in this one place --------------------
+    # ``app.web.views.install(app, settings)`` adds the pages' router, their session
+    # and CSRF handling and their HTML error rendering. Without the web package (an
+    # API-only build) the API still starts.
+    if importlib.util.find_spec("app.web.views") is not None:
+        from app.web.views import install as install_web
 
+        install_web(app, settings)
+    # -------------------------------------------------------------------------------
+
+    # outermost last: security headers also go on the 500 answer of a bug
+    app.add_middleware(UnexpectedErrorMiddleware)
+    app.add_middleware(
+        SecurityHeadersMiddleware, docs_paths=frozenset({DOCS_URL, f"{DOCS_URL}/oauth2-redirect"})
+    )
     return app
