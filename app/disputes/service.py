@@ -1225,7 +1225,7 @@ def _window_text(document: dict[str, Any], clause: Any, fallback: str) -> str:
     start = "the date of service" if document.get("dispute_window_from") == "service" else "payment"
     span = f"{months} months" if months else (f"{days} days" if days else "")
     cite = str(clause or fallback)
-    return f"{cite} ({span} from {start})" if span else cite
+    return f"{cite}, {span} from {start}" if span else cite
 
 
 def _ordered(categories: Iterable[str]) -> list[str]:

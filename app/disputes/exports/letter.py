@@ -344,23 +344,33 @@ def _summary(document: PacketDocument) -> Table:
             clauses.setdefault(category, [])
             if clause not in clauses[category]:
                 clauses[category].append(clause)
-    head = ["Underpayment", "Contract provision", "Lines", "Amount"]
-    rows: list[list[Any]] = [[_p(f"<b>{h}</b>", SMALL) for h in head]]
-    for category, amount in document.packet.by_category.items():
+    number = _right(SMALL)
+    rows: list[list[Any]] = [
+        [
+            _p("<b>Underpayment</b>", SMALL),
+            _p("<b>Contract provision</b>", SMALL),
+            _p("<b>Lines</b>", number),
+            _p("<b>Amount</b>", number),
+        ]
+    ]
+    largest_first = sorted(
+        document.packet.by_category.items(), key=lambda pair: (-Decimal(pair[1]), pair[0])
+    )
+    for category, amount in largest_first:
         rows.append(
             [
                 _p(_e(CATEGORY_LABELS.get(category, category)), SMALL),
                 _p(_e("; ".join(clauses.get(category, []))), SMALL),
-                _p(str(counts.get(category, 0)), SMALL),
-                _p(money(amount), SMALL),
+                _p(str(counts.get(category, 0)), number),
+                _p(money(amount), number),
             ]
         )
     rows.append(
         [
             _p("<b>Total</b>", SMALL),
             "",
-            _p(f"<b>{document.packet.lines}</b>", SMALL),
-            _p(f"<b>{money(document.packet.total)}</b>", SMALL),
+            _p(f"<b>{document.packet.lines}</b>", number),
+            _p(f"<b>{money(document.packet.total)}</b>", number),
         ]
     )
     table = Table(rows, colWidths=["44%", "30%", "10%", "16%"], repeatRows=1)
@@ -369,7 +379,6 @@ def _summary(document: PacketDocument) -> Table:
             [
                 ("LINEBELOW", (0, 0), (-1, 0), 0.8, NAVY),
                 ("LINEABOVE", (0, -1), (-1, -1), 0.8, NAVY),
-                ("ALIGN", (2, 0), (-1, -1), "RIGHT"),
                 ("TOPPADDING", (0, 0), (-1, -1), 2),
                 ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
             ]
@@ -381,29 +390,34 @@ def _summary(document: PacketDocument) -> Table:
 # ------------------------------------------------------------------------- schedule
 
 SCHEDULE_HEADERS = (
-    ("Patient", 66),
+    ("Patient", 80),
     ("Patient acct<br/>(CLP01)", 54),
     ("Payer claim #<br/>(CLP07)", 62),
     ("Date of<br/>service", 42),
-    ("Code", 52),
+    ("Code", 50),
     ("Units", 24),
-    ("Charge", 46),
-    ("Expected", 46),
-    ("Allowed", 46),
-    ("Paid", 44),
-    ("Variance", 46),
-    ("CARC/RARC", 56),
-    ("Trace<br/>(TRN02)", 58),
+    ("Charge", 44),
+    ("Expected", 44),
+    ("Allowed", 44),
+    ("Paid", 42),
+    ("Variance", 44),
+    ("CARC/RARC", 54),
+    ("Trace<br/>(TRN02)", 56),
     ("Paid on", 42),
     ("Deadline", 42),
 )
-MONEY_COLUMNS = range(6, 11)
+RIGHT_COLUMNS = range(5, 11)  # units and money
 
 
 def _schedule(document: PacketDocument, width: float) -> list[Any]:
     scale = width / sum(w for _, w in SCHEDULE_HEADERS)
     widths = [w * scale for _, w in SCHEDULE_HEADERS]
-    rows: list[list[Any]] = [[_p(h, CELL_HEAD) for h, _ in SCHEDULE_HEADERS]]
+    rows: list[list[Any]] = [
+        [
+            _p(h, _right(CELL_HEAD) if n in RIGHT_COLUMNS else CELL_HEAD)
+            for n, (h, _) in enumerate(SCHEDULE_HEADERS)
+        ]
+    ]
     styles: list[tuple[Any, ...]] = [
         ("BACKGROUND", (0, 0), (-1, 0), NAVY),
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
@@ -422,6 +436,7 @@ def _schedule(document: PacketDocument, width: float) -> list[Any]:
             styles.append(("LINEBELOW", (0, len(rows) - 1), (-1, len(rows) - 1), 0.25, RULE))
         for other in context.get(claim_payment_id, []):
             rows.append(_context_row(other))
+            styles.append(("SPAN", (0, len(rows) - 1), (-1, len(rows) - 1)))
         subtotal = sum((Decimal(i.variance or "0") for i in items), Decimal("0.00"))
         rows.append(
             [
@@ -461,7 +476,7 @@ def _schedule(document: PacketDocument, width: float) -> list[Any]:
         "the same claim is listed in italics for reference and is not netted.",
         ParagraphStyle("note", parent=SMALL, textColor=MUTED, fontSize=7.5, leading=9.5),
     )
-    return [table, Spacer(1, 0.12 * inch), note]
+    return [note, Spacer(1, 0.08 * inch), table]
 
 
 def _right(style: ParagraphStyle) -> ParagraphStyle:
