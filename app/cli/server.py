@@ -5,6 +5,8 @@ from __future__ import annotations
 import typer
 
 from app.cli.common import prepare_database, reported_errors
+from app.config import get_settings
+from app.db import session as db_session
 
 
 def serve(
@@ -20,7 +22,26 @@ def serve(
 
     with reported_errors():
         prepare_database()
+    announce_first_admin_key()
     uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=workers)
+
+
+def announce_first_admin_key() -> str | None:
+    """On an empty key table, create an admin key and print it once, to the terminal
+    (never through logging): without it nobody could call the API or sign in."""
+    from app.access.keys import key_pepper
+    from app.access.service import ensure_first_admin_key
+
+    with db_session.SessionLocal.begin() as session:
+        secret = ensure_first_admin_key(session, pepper=key_pepper(get_settings().secret_key))
+    if secret is not None:
+        typer.echo("")
+        typer.echo("No API key existed, so an admin key was created. It is shown only this once:")
+        typer.echo(f"    {secret}")
+        typer.echo("Use it as 'Authorization: Bearer <key>' or to sign in to the web pages;")
+        typer.echo("make one key per person with 'era-recon keys create --role ROLE'.")
+        typer.echo("")
+    return secret
 
 
 def register(cli: typer.Typer) -> None:

@@ -101,3 +101,48 @@ def test_list_empty(connection):
     result = _run("keys", "list")
     assert result.exit_code == 0
     assert "no API keys" in result.stdout
+
+
+# --------------------------------------------------------- first start of `serve`
+
+
+@pytest.fixture
+def no_server(monkeypatch):
+    """``serve`` without starting uvicorn (a process boundary): the calls it made."""
+    import uvicorn
+
+    calls: list[dict] = []
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: calls.append(kwargs))
+    return calls
+
+
+def test_serve_on_an_empty_database_prints_an_admin_key_once(connection, session, no_server):
+    first = _run("serve", "--port", "8765")
+    assert first.exit_code == 0, first.output
+    assert no_server[0]["port"] == 8765
+    secrets = [w for w in first.stdout.split() if w.startswith("er_")]
+    assert len(secrets) == 1
+    actor = service.authenticate(session, secret=secrets[0])
+    assert actor is not None
+    assert actor.role == Role.ADMIN
+    assert "shown only this once" in first.stdout
+
+    second = _run("serve")
+    assert second.exit_code == 0, second.output
+    assert "er_" not in second.stdout
+    assert session.execute(text("SELECT count(*) FROM api_keys")).scalar() == 1
+
+
+def test_serve_with_keys_creates_none(connection, session, no_server):
+    _run("keys", "create", "--role", "finance")
+    result = _run("serve")
+    assert result.exit_code == 0, result.output
+    assert "er_" not in result.stdout
+    assert session.execute(text("SELECT count(*) FROM api_keys")).scalar() == 1
+
+
+def test_the_first_key_is_not_logged(connection, no_server, caplog):
+    caplog.set_level("DEBUG")
+    result = _run("serve")
+    secret = next(w for w in result.stdout.split() if w.startswith("er_"))
+    assert secret not in caplog.text
