@@ -268,12 +268,13 @@ def _bundle(works: list[_Work], contract: Contract, reference: ReferenceData) ->
     for work in works:
         assert work.code is not None
         found: list[tuple[_Work, str]] = []
-        for edit in bundling_edits(work.code, contract, reference):
-            if not edit_applies(edit, work.modifiers):
+        for code, others in by_code.items():
+            if code == work.code:
                 continue
-            found.extend(
-                (other, edit.source) for other in by_code.get(edit.column1, ()) if other is not work
-            )
+            for edit in bundling_edits(code, work.code, contract, reference):
+                if edit_applies(edit, work.modifiers):
+                    found.extend((other, edit.source) for other in others)
+                    break
         into[id(work)] = sorted(found, key=lambda item: item[0].index)
     for work in works:
         for column_one, source in into[id(work)]:

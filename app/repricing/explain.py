@@ -156,6 +156,11 @@ def sentence(facts: Facts) -> str:
         where = f" ({facts.clause})" if facts.clause else ""
         return f"{code} paid below the contract rate{where}: {_amounts(facts)}."
     if c is Category.OVERPAID:
+        if facts.bundled_into is not None:
+            return (
+                f"{code} is included in {facts.bundled_into} and not paid separately, yet "
+                f"was allowed: {_amounts(facts)}; a refund may be owed."
+            )
         return (
             f"{code} allowed more than the contract gives: {_amounts(facts)}; a refund may be owed."
         )

@@ -137,19 +137,41 @@ class Edit:
     source: str  # "NCCI" or "contract"
 
 
-def bundling_edits(code: str, contract: Contract, reference: ReferenceData) -> list[Edit]:
-    """Every edit that may bundle ``code`` (as column two): the shipped NCCI
-    procedure-to-procedure edits, then the contract's own ``bundled`` list (whose
-    ``modifier_allowed: true`` behaves like modifier indicator 1)."""
-    edits = [
-        Edit(e.column1, e.column2, e.modifier_indicator, "NCCI")
-        for e in reference.edits_by_column2.get(code, ())
-    ]
+# ReferenceData → its edits keyed by (column one, column two); kept with the data it was
+# built from so an id is never reused while its entry lives
+_PAIR_INDEX: dict[int, tuple[ReferenceData, dict[tuple[str, str], Edit]]] = {}
+
+
+def _pair_index(reference: ReferenceData) -> dict[tuple[str, str], Edit]:
+    cached = _PAIR_INDEX.get(id(reference))
+    if cached is not None and cached[0] is reference:
+        return cached[1]
+    index = {
+        (e.column1, e.column2): Edit(e.column1, e.column2, e.modifier_indicator, "NCCI")
+        for edits in reference.edits_by_column2.values()
+        for e in edits
+    }
+    if len(_PAIR_INDEX) >= 8:  # a process holds one or two releases; tests a few more
+        _PAIR_INDEX.clear()
+    _PAIR_INDEX[id(reference)] = (reference, index)
+    return index
+
+
+def bundling_edits(
+    column_one: str, column_two: str, contract: Contract, reference: ReferenceData
+) -> list[Edit]:
+    """The edits that say ``column_two`` is included in ``column_one``: the shipped
+    NCCI procedure-to-procedure edit, then the contract's own ``bundled`` entries
+    (whose ``modifier_allowed: true`` behaves like modifier indicator 1)."""
+    found: list[Edit] = []
+    shipped = _pair_index(reference).get((column_one, column_two))
+    if shipped is not None:
+        found.append(shipped)
     for entry in contract.bundled:
-        if entry.code == code:
+        if entry.code == column_two and column_one in entry.into:
             indicator = "1" if entry.modifier_allowed else "0"
-            edits.extend(Edit(into, code, indicator, "contract") for into in entry.into)
-    return edits
+            found.append(Edit(column_one, column_two, indicator, "contract"))
+    return found
 
 
 def edit_applies(edit: Edit, modifiers: tuple[str, ...]) -> bool:

@@ -11,6 +11,7 @@ import pytest
 from app.db import types
 from app.repricing.engine import price_claim
 from app.repricing.money import format_money, format_percent, to_cents
+from app.repricing.schemas import Category
 from tests.repricing.builders import always, claim, line, price, reference
 
 D = Decimal
@@ -109,6 +110,15 @@ def test_bundled_line_explanation() -> None:
     assert imaging == (
         "77003 is included in 64483 (NCCI bundling edit) and not paid separately: "
         "expected $0.00, allowed $0.00."
+    )
+
+
+def test_bundled_line_paid_anyway_is_overpaid() -> None:
+    _, imaging = price(claim(line("64483", "412.00"), line("77003", "88.00")))
+    assert imaging.category is Category.OVERPAID
+    assert imaging.explanation == (
+        "77003 is included in 64483 and not paid separately, yet was allowed: "
+        "expected $0.00, allowed $88.00; a refund may be owed."
     )
 
 
