@@ -24,7 +24,6 @@ this module's messages name segments and elements, never such values.
 from __future__ import annotations
 
 import io
-import logging
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -51,13 +50,10 @@ from app.x12.segments import (
     parse_amount,
     parse_date,
     prepare,
+    silence_pyx12,
 )
 
-# pyx12 logs errors with the raw element values (PHI): nothing of it reaches a log.
-_pyx12_logger = logging.getLogger("pyx12")
-_pyx12_logger.setLevel(logging.CRITICAL + 1)
-_pyx12_logger.propagate = False
-_pyx12_logger.addHandler(logging.NullHandler())
+silence_pyx12()
 
 # Warnings kept per code and transaction (or file); the rest are counted in one line,
 # so a file with 10,000 unbalanced claims does not keep 10,000 findings in memory.

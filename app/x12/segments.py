@@ -15,6 +15,7 @@ one ``Decimal`` per amount.
 
 from __future__ import annotations
 
+import logging
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -36,6 +37,18 @@ _NEWLINE_LINES = re.compile(r"[ \t]*(?:\r\n|\r|\n)[ \t\r\n]*")
 # Control characters that no text file holds (tab, CR, LF, FF, VT, BEL and the
 # information separators 0x1C-0x1F are legal X12 delimiters; 0x1A is a DOS EOF mark)
 _BINARY_BYTES = bytes([*range(0x00, 0x07), 0x08, *range(0x0E, 0x1A), 0x1B])
+
+
+def silence_pyx12() -> None:
+    """pyx12 logs its errors with the raw element values (patient names, member ids):
+    none of its records may reach a handler, whatever level someone sets."""
+    logger = logging.getLogger("pyx12")
+    logger.setLevel(logging.CRITICAL + 1)
+    logger.propagate = False
+    if not any(isinstance(h, logging.NullHandler) for h in logger.handlers):
+        logger.addHandler(logging.NullHandler())
+    if not logger.filters:
+        logger.addFilter(lambda record: False)
 
 
 @dataclass(slots=True, frozen=True)

@@ -18,7 +18,6 @@ Remark codes are not checked against pyx12's stale list (notes/pyx12.md).
 from __future__ import annotations
 
 import io
-import logging
 import threading
 from typing import Any
 
@@ -31,12 +30,9 @@ from pyx12.map_if._segment import apply_segment_errors
 from pyx12.map_walker import apply_walk_errors, walk_tree
 
 from app.x12.schemas import Finding
-from app.x12.segments import decode, prepare
+from app.x12.segments import decode, prepare, silence_pyx12
 
-# Like reader.py: pyx12 logs raw values, so nothing of it reaches a log.
-_pyx12_logger = logging.getLogger("pyx12")
-_pyx12_logger.setLevel(logging.CRITICAL + 1)
-_pyx12_logger.propagate = False
+silence_pyx12()
 
 MAX_VALIDATION_FINDINGS = 500
 _FALLBACK_835 = {"00501": "005010X221A1", "00401": "004010X091A1"}

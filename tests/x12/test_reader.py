@@ -1,0 +1,235 @@
+"""The reader's pieces: decoding, ISA handling, value parsers, the event stream."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from app.x12.errors import X12Rejected
+from app.x12.reader import (
+    TransactionEnd,
+    TransactionStart,
+    decode_835,
+    parse_835,
+    stream_835,
+)
+from app.x12.schemas import ClaimPayment
+from app.x12.segments import parse_amount, parse_date, prepare
+from benchmarks.gen835 import generate_835
+from tests.support import FIXTURES
+
+CLEAN = (FIXTURES / "era" / "clean-5010.835").read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("1250.00", Decimal("1250.00")),
+        ("6", Decimal("6")),
+        ("-412.00", Decimal("-412.00")),
+        ("+5", Decimal("5")),
+        (".5", Decimal(".5")),
+        ("5.", Decimal("5")),
+        ("0", Decimal("0")),
+        ("", None),
+        ("-", None),
+        (".", None),
+        ("1,000.00", None),
+        ("1e5", None),
+        ("NaN", None),
+        ("Infinity", None),
+        ("12A.00", None),
+        ("1.2.3", None),
+        (" 12", None),
+        ("DTEST", None),
+    ],
+)
+def test_parse_amount(raw: str, expected: Decimal | None) -> None:
+    assert parse_amount(raw) == expected
+    if expected is not None:
+        assert str(parse_amount(raw)) == str(Decimal(raw))  # exactly as written
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("20260615", date(2026, 6, 15)),
+        ("20240229", date(2024, 2, 29)),
+        ("20250229", None),
+        ("20260231", None),
+        ("2026061", None),
+        ("202606150", None),
+        ("2026-6-1", None),
+        ("", None),
+        ("XXXXXXXX", None),
+    ],
+)
+def test_parse_date(raw: str, expected: date | None) -> None:
+    assert parse_date(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("data", "starts"),
+    [
+        (b"\xef\xbb\xbfISA*00~", "ISA*00~"),
+        (b"  \r\n ISA*00~ \r\n\x1a", "ISA*00~"),
+        ("ISA*N1*JOS\u00c9 M\u00dcLLER~".encode(), "ISA*N1*JOSE MULLER~"),
+        ("ISA*N1*JOS\u00c9~".encode("cp1252"), "ISA*N1*JOSE~"),
+        ("\ufeffISA*00~".encode("utf-16"), "ISA*00~"),
+    ],
+)
+def test_decode_835(data: bytes, starts: str) -> None:
+    text = decode_835(data)
+    assert text == starts
+    assert text.isascii()
+
+
+@pytest.mark.parametrize(
+    ("data", "code"),
+    [
+        (b"", "empty"),
+        (b"   \n", "empty"),
+        (b"ST*835*0001~BPR*I*1*C~SE*3*0001~", "no_isa"),
+        (b"%PDF-1.7\n", "no_isa"),
+        (b"ISA\x00\x00\x01\x02", "not_text"),
+        (bytes(range(1, 32)) * 20 + b"ISA", "not_text"),
+    ],
+)
+def test_decode_rejects(data: bytes, code: str) -> None:
+    with pytest.raises(X12Rejected) as caught:
+        stream_835(data)
+    assert caught.value.findings[0].code == code
+    assert caught.value.code == "invalid_835"
+
+
+ISA_106 = (
+    "ISA*00*          *00*          *ZZ*PAYERSENDER    *ZZ*PRACTICERCV    "
+    "*260615*1200*^*00501*000000101*0*P*:~"
+)
+
+
+@pytest.mark.parametrize(
+    ("isa", "element", "component", "terminator"),
+    [
+        (ISA_106, "*", ":", "~"),
+        (ISA_106.replace("*", "|").replace(":~", ">~"), "|", ">", "~"),
+        (ISA_106[:-1] + "\n", "*", ":", "\n"),
+        (ISA_106[:-1] + "\r\n", "*", ":", "\n"),
+        (ISA_106[:-1] + "\n~", "*", ":", "~"),
+        (ISA_106[:-1] + "\x1e", "*", ":", "\x1e"),
+        ("ISA*00**00**ZZ*A*ZZ*B*260615*1200*^*00501*1*0*P*:~", "*", ":", "~"),
+    ],
+)
+def test_prepare_finds_delimiters_and_pads_the_isa(
+    isa: str, element: str, component: str, terminator: str
+) -> None:
+    prepared = prepare(isa + "GS" + element + "HP" + terminator)
+    assert prepared.delimiters.element == element
+    assert prepared.delimiters.component == component
+    assert prepared.delimiters.segment == terminator
+    assert len(prepared.text.split(terminator)[0]) + 1 == 106
+    assert prepared.text.endswith("GS" + element + "HP" + terminator)
+
+
+@pytest.mark.parametrize(
+    "isa",
+    [
+        "ISA*00*          *00",
+        "ISA100*          *00*          *ZZ*A*ZZ*B*260615*1200*^*00501*1*0*P*:~",
+        ISA_106[:-1] + "GS*HP~",
+    ],
+)
+def test_prepare_rejects_an_unreadable_isa(isa: str) -> None:
+    with pytest.raises(X12Rejected) as caught:
+        prepare(isa)
+    assert caught.value.findings[0].segment == "ISA"
+    assert caught.value.findings[0].segment_number == 1
+
+
+def test_stream_yields_events_in_file_order() -> None:
+    stream = stream_835(CLEAN)
+    events = list(stream)
+    assert [type(e) for e in events] == [
+        TransactionStart,
+        ClaimPayment,
+        ClaimPayment,
+        TransactionEnd,
+    ]
+    start, end = events[0], events[-1]
+    assert isinstance(start, TransactionStart)
+    assert isinstance(end, TransactionEnd)
+    assert start.remittance is end.remittance
+    assert start.remittance.claims == []  # the stream never accumulates claims
+    assert len(end.remittance.provider_adjustments) == 1
+    assert stream.segments_read == 46
+    assert stream.warnings == []
+
+
+def test_transaction_start_has_the_header_but_not_the_plb() -> None:
+    iterator = iter(stream_835(CLEAN))
+    start = next(iterator)
+    assert isinstance(start, TransactionStart)
+    remittance = start.remittance
+    assert remittance.payment_amount == Decimal("1000.00")
+    assert remittance.payee.additional_id == "830000001"
+    assert remittance.provider_adjustments == []
+    assert remittance.payer_identifiers == ("55123", "1846543210", "846543210")
+
+
+def test_a_stream_is_read_once() -> None:
+    stream = stream_835(CLEAN)
+    list(stream)
+    with pytest.raises(RuntimeError):
+        list(stream)
+
+
+def test_a_truncated_file_rejects_at_the_end_without_a_transaction_end() -> None:
+    data = generate_835(30)
+    cut = data[: len(data) // 2]
+    events: list[object] = []
+    with pytest.raises(X12Rejected) as caught:
+        events.extend(stream_835(cut))
+    # claims read before the cut were yielded (the caller rolls back), the end never was
+    assert isinstance(events[0], TransactionStart)
+    assert 0 < len(events) < 30
+    assert not any(isinstance(e, TransactionEnd) for e in events)
+    assert caught.value.findings[-1].code == "missing_trailer"
+    assert "missing SE trailer" in caught.value.message
+
+
+def test_a_late_bad_amount_stops_events_and_reports_every_problem() -> None:
+    data = generate_835(40).replace(b"AMT*B6*", b"AMT*B6*X", 3)
+    with pytest.raises(X12Rejected) as caught:
+        list(stream_835(data))
+    findings = caught.value.findings
+    assert [f.element for f in findings] == ["AMT02"] * 3
+    assert all(f.loop == "2110" and f.segment == "AMT" for f in findings)
+    assert findings[0].segment_number is not None
+    assert findings[0].segment_number < findings[1].segment_number  # type: ignore[operator]
+
+
+def test_findings_are_capped() -> None:
+    data = generate_835(80).replace(b"CAS*CO*45*", b"CAS*CO*45*Z")
+    with pytest.raises(X12Rejected) as caught:
+        parse_835(data)
+    assert len(caught.value.findings) == 50
+
+
+@pytest.mark.parametrize(("claims", "lines_per_claim"), [(1, 1), (25, 3), (7, 6)])
+def test_generated_files_are_valid_and_balanced(claims: int, lines_per_claim: int) -> None:
+    parsed = parse_835(generate_835(claims, lines_per_claim, seed=claims))
+    assert parsed.warnings == []
+    (remittance,) = parsed.remittances
+    assert len(remittance.claims) == claims
+    assert all(len(c.lines) == lines_per_claim for c in remittance.claims)
+    assert all(line.procedure_code for c in remittance.claims for line in c.lines)
+
+
+def test_repeated_warnings_are_counted_not_kept() -> None:
+    data = generate_835(150, 1).replace(b"CAS*CO*45*", b"CAS*CO*45*1")
+    parsed = parse_835(data)
+    unbalanced = [w for w in parsed.warnings if w.code == "line_unbalanced"]
+    assert len(unbalanced) == 101  # 100 kept + one "50 more" line
+    assert unbalanced[-1].message == "50 more warnings of this kind"

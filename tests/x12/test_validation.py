@@ -1,0 +1,109 @@
+"""pyx12's full validation as warnings, and no patient data in any log record."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+import pytest
+
+from app.x12.errors import X12Rejected
+from app.x12.reader import parse_835
+from app.x12.schemas import Finding
+from app.x12.validation import validate_835
+from tests.support import FIXTURES, SHARED, shared_path
+
+CORPUS = sorted(
+    p.name for p in (SHARED / "corpus" / "835").glob("*") if p.suffix not in (".md", ".tsv")
+)
+
+
+def test_validate_reports_the_corpus_faults_as_located_findings() -> None:
+    data = shared_path("corpus", "835", "tigershark__835-example-2.txt").read_bytes()
+    findings = validate_835(data)
+    assert findings
+    assert all(isinstance(f, Finding) for f in findings)
+    se = [f for f in findings if f.segment == "SE"]
+    assert {f.segment_number for f in se} == {31, 61}
+    assert all("count" in f.message for f in se)
+    assert any(f.segment == "GE" and f.code == "pyx12-gs-5" for f in findings)
+
+
+@pytest.mark.parametrize(
+    ("name", "code", "element"),
+    [
+        ("linuxforhealth-x12__managed-care.835", "pyx12-ele-8", "BPR16"),
+        ("pyx12__bad_header_looping.txt", "pyx12-ele-8", "DTM02"),
+        ("edi-835-parser__united_healthcare_legacy_sample.txt", "pyx12-ele-7", "N402"),
+        ("tastypackets-x12-parser__errorISA.edi", "pyx12-isa-001", None),
+        ("oopfactory-x12parser__4010_835_DeIdent_01.dat", "pyx12-map", "GS08"),
+    ],
+)
+def test_validate_finds(name: str, code: str, element: str | None) -> None:
+    findings = validate_835(shared_path("corpus", "835", name).read_bytes())
+    assert any(f.code == code and f.element == element for f in findings), findings
+
+
+@pytest.mark.parametrize("name", ["prairie-2026-06-15.835", "prairie-2026-07-20-reversal.835"])
+def test_the_valid_examples_validate_clean(name: str) -> None:
+    assert validate_835(shared_path("spec", "examples", name).read_bytes()) == []
+
+
+def test_validate_fixtures_and_limits() -> None:
+    assert validate_835((FIXTURES / "era" / "clean-5010.835").read_bytes()) == []
+    assert validate_835((FIXTURES / "era" / "format-indented.835").read_bytes()) == []
+    findings = validate_835((FIXTURES / "era" / "warn-se-count-and-control.835").read_bytes())
+    assert {f.code for f in findings} >= {"pyx12-st-3", "pyx12-st-4"}
+    with pytest.raises(X12Rejected):
+        validate_835(b"\x00\x01binary")
+
+
+def test_validate_of_a_truncated_file_reports_the_missing_trailers() -> None:
+    data = (FIXTURES / "era" / "reject-missing-se.835").read_bytes()
+    codes = {f.code for f in validate_835(data)}
+    assert {"pyx12-st-2", "pyx12-gs-3", "pyx12-isa-023"} <= codes
+
+
+def _phi(data: bytes) -> set[str]:
+    """Names and member ids of NM1*QC / NM1*IL (NM103, NM104, NM109) in a file."""
+    text = data.decode("utf-8", "replace")
+    values: set[str] = set()
+    for match in re.finditer(r"NM1([*|])(QC|IL)\1([^~\n]*)", text):
+        elements = match.group(3).split(match.group(1))
+        for index in (1, 2, 7):
+            if index < len(elements):
+                value = elements[index].strip()
+                # masked placeholders (XXX, 999) and 1-3 letters say nothing of a person
+                if len(value) >= 4 and value.strip("X9") and not value.isdigit():
+                    values.add(value)
+                if len(value) >= 6 and value.isdigit():
+                    values.add(value)
+    return values
+
+
+def test_no_patient_name_or_member_id_reaches_a_log(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    for logger_name in ("pyx12", "app"):
+        caplog.set_level(logging.DEBUG, logger=logger_name)
+    phi: set[str] = set()
+    messages: list[str] = []
+    for name in CORPUS + ["../../spec/examples/prairie-2026-06-15.835"]:
+        data = shared_path("corpus", "835", name).read_bytes()
+        phi |= _phi(data)
+        try:
+            parse_835(data)
+        except X12Rejected as error:
+            messages.append(error.message)
+            messages.extend(f.message for f in error.findings)
+        if len(data) > 40_000:
+            continue  # pyx12's validator takes seconds on the big files; same faults
+        try:
+            findings = validate_835(data)
+        except X12Rejected:
+            findings = []
+        messages.extend(f.message for f in findings)
+    assert len(phi) > 40  # the check below has something to find
+    logged = [record.getMessage() for record in caplog.records]
+    for value in phi:
+        assert not any(value in line for line in logged), value
+        assert not any(value in line for line in messages), value
