@@ -12,10 +12,11 @@ import uuid
 from collections.abc import Iterable, Sequence
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
+    Table,
     and_,
     delete,
     exists,
@@ -59,7 +60,10 @@ def _chunks(values: Sequence[Any], size: int = IN_CHUNK) -> Iterable[Sequence[An
 
 def insert_rows(session: Session, model: type[Any], rows: list[dict[str, Any]]) -> None:
     if rows:
-        session.execute(insert(model), rows)
+        # a Core INSERT of the table: one executemany per batch (the ORM's bulk path
+        # drops None keys and would split rows with different None columns apart)
+        table = cast(Table, model.__table__)
+        session.execute(insert(table), rows)
 
 
 def update_rows(session: Session, model: type[Any], rows: list[dict[str, Any]]) -> None:
