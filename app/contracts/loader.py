@@ -444,6 +444,8 @@ def _read_contract(
     )
     if top is None:
         return None, reader.problems
+    # an optional key left empty (`effective_to:`) is as good as absent
+    top = {key: pair for key, pair in top.items() if key in _REQUIRED or not _is_null(pair[1])}
 
     values: dict[str, Any] = {}
     key_lines = {key: line for key, (line, _node) in top.items()}

@@ -256,6 +256,22 @@ YAML_CASES = [
         [("c.yaml", 1, "missing required key 'fee_schedule' (or 'percent_of')")],
     ),
     (
+        "empty fee_schedule and dispute window",
+        VALID.replace("fee_schedule: fees.csv", "fee_schedule:").replace(
+            "dispute_window_months: 18", "dispute_window_months:"
+        )
+        + "effective_to:\n",
+        GOOD_CSV,
+        [
+            (
+                "c.yaml",
+                1,
+                "missing required key 'dispute_window_months' (or 'dispute_window_days')",
+            ),
+            ("c.yaml", 1, "missing required key 'fee_schedule' (or 'percent_of')"),
+        ],
+    ),
+    (
         "fee schedule file not found",
         VALID.replace("fee_schedule: fees.csv", "fee_schedule: acme-fees.csv"),
         GOOD_CSV,
