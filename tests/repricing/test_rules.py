@@ -475,6 +475,10 @@ def test_contract_mpr_exempt_and_subject_lists() -> None:
     )
     assert subject[1].mpr_exempt is False
     assert subject[1].expected_allowed == D("198.00")  # two units at rank 2 and 3
+    both = expected(
+        line("64483", "0.01"), line("64493", "0.01"), mpr_exempt=["64493"], mpr_subject=["64493"]
+    )
+    assert both == [D("412.00"), D("310.00")]  # exempt wins
 
 
 def test_two_dates_of_service_rank_separately() -> None:
