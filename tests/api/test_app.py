@@ -1,0 +1,225 @@
+"""The application around the routes: OpenAPI, the one error shape for every kind of
+error (the table of ``api/errors.py``, 404/405/422, bugs), security headers."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from fastapi import APIRouter
+from fastapi.routing import iter_route_contexts
+from fastapi.testclient import TestClient
+
+from app.access.errors import Unauthenticated
+from app.api import errors as api_errors
+from app.api.errors import PayloadTooLarge, UnsupportedMediaType, status_for
+from app.contracts.errors import ContractInvalid
+from app.contracts.schemas import Problem
+from app.db.errors import SchemaOutdated
+from app.disputes.errors import DisputeTransitionError, OutcomeInvalid, PacketNotFound
+from app.errors import Conflict, Forbidden, InvalidInput, NotFound, ReconError
+from app.main import create_app
+from app.x12.errors import X12Rejected
+from app.x12.schemas import Finding
+from tests.api.conftest import assert_error
+
+# ------------------------------------------------------------------------ the table
+
+
+@pytest.mark.parametrize(
+    ("error", "status"),
+    [
+        (X12Rejected([Finding("CLP04 is not a number", 14, "CLP", "2100", "CLP04")]), 422),
+        (ContractInvalid([Problem("a.yaml", 3, "unknown key 'foo'")]), 422),
+        (NotFound("x"), 404),
+        (PacketNotFound("p1"), 404),
+        (Conflict("x"), 409),
+        (DisputeTransitionError("x", from_status="open", to_status="recovered"), 409),
+        (Forbidden("x"), 403),
+        (Unauthenticated("x"), 401),
+        (InvalidInput("x"), 422),
+        (OutcomeInvalid("x"), 422),
+        (SchemaOutdated("x"), 503),
+        (PayloadTooLarge("x"), 413),
+        (UnsupportedMediaType("x"), 415),
+        (ReconError("x"), 400),
+    ],
+    ids=lambda v: type(v).__name__ if isinstance(v, Exception) else str(v),
+)
+def test_error_table(error, status):
+    assert status_for(error) == status
+
+
+def _raising_app(settings, error: Exception):
+    app = create_app(settings)
+    router = APIRouter()
+
+    @router.get("/v1/boom")
+    def boom() -> None:
+        raise error
+
+    app.include_router(router)
+    return app
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "code"),
+    [
+        (
+            X12Rejected([Finding("CLP04 'A' is not a number", 14, "CLP", "2100", "CLP04")]),
+            422,
+            "invalid_835",
+        ),
+        (ContractInvalid([Problem("a.yaml", 3, "unknown key 'foo'")]), 422, "contract_invalid"),
+        (DisputeTransitionError("no", from_status="open", to_status="recovered"), 409, None),
+        (SchemaOutdated("run `era-recon db upgrade`"), 503, "schema_outdated"),
+    ],
+)
+def test_domain_errors_answer_in_the_one_shape(settings, connection, error, status, code):
+    client = TestClient(_raising_app(settings, error))
+    body = assert_error(client.get("/v1/boom"), status, code)
+    assert body["message"] == error.message
+    assert body["details"] == error.details
+
+
+def test_x12_rejection_details_are_located(settings, connection):
+    finding = Finding("CLP04 'A' is not a number", 14, "CLP", "2100", "CLP04", "invalid_amount")
+    client = TestClient(_raising_app(settings, X12Rejected([finding])))
+    (detail,) = assert_error(client.get("/v1/boom"), 422)["details"]
+    assert detail == {
+        "segment_number": 14,
+        "segment": "CLP",
+        "loop": "2100",
+        "element": "CLP04",
+        "code": "invalid_amount",
+        "message": "CLP04 'A' is not a number",
+    }
+
+
+def test_a_bug_answers_500_without_leaking_anything(settings, connection, caplog):
+    secret = "DOE, JANE member ME123 INSERT INTO claim_payments"
+    client = TestClient(_raising_app(settings, RuntimeError(secret)))
+    caplog.set_level(logging.DEBUG)
+    response = client.get("/v1/boom")
+    error = assert_error(response, 500, "internal")
+    assert "error id" in error["message"]
+    for text in (response.text, caplog.text):
+        assert "DOE" not in text
+        assert "ME123" not in text
+        assert "INSERT" not in text
+    assert "Traceback" not in response.text
+    assert "RuntimeError" in caplog.text  # logged: the class and where, not the message
+    assert "boom" in caplog.text
+    assert response.headers["x-content-type-options"] == "nosniff"
+
+
+# ------------------------------------------------------- framework errors, same shape
+
+
+def test_unknown_route_is_404_in_the_one_shape(client):
+    assert_error(client.get("/v1/nothing-here"), 404, "not_found")
+
+
+def test_wrong_method_is_405_in_the_one_shape(client, finance):
+    error = assert_error(client.delete("/v1/variances", headers=finance), 405)
+    assert error["code"] == "method_not_allowed"
+
+
+def test_validation_error_is_422_in_the_one_shape(client, finance):
+    error = assert_error(
+        client.get("/v1/variances", params={"from": "DOE JANE"}, headers=finance), 422
+    )
+    assert error["code"] == "invalid_request"
+    assert "DOE JANE" not in str(error)
+
+
+# -------------------------------------------------------------------------- headers
+
+API_CSP = "default-src 'none'; frame-ancestors 'none'"
+
+
+@pytest.mark.parametrize(
+    ("path", "auth"),
+    [("/healthz", False), ("/readyz", False), ("/v1/variances", True), ("/v1/variances", False)],
+)
+def test_security_headers_on_every_answer(client, finance, path, auth):
+    response = client.get(path, headers=finance if auth else {})
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["x-frame-options"] == "DENY"
+    assert response.headers["referrer-policy"] == "no-referrer"
+    assert response.headers["content-security-policy"] == API_CSP
+
+
+def test_a_route_own_csp_is_not_overridden(settings, connection):
+    from fastapi.responses import HTMLResponse
+
+    app = create_app(settings)
+    router = APIRouter()
+
+    @router.get("/page")
+    def page() -> HTMLResponse:
+        return HTMLResponse("<p>hi</p>", headers={"Content-Security-Policy": "default-src 'self'"})
+
+    app.include_router(router)
+    response = TestClient(app).get("/page")
+    assert response.headers["content-security-policy"] == "default-src 'self'"
+    assert response.headers["x-frame-options"] == "DENY"
+
+
+def test_docs_answer_with_a_csp_that_lets_swagger_run(client):
+    response = client.get("/docs")
+    assert response.status_code == 200
+    assert "swagger-ui" in response.text
+    assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+
+
+# -------------------------------------------------------------------------- OpenAPI
+
+
+def test_openapi_documents_every_route(app, client):
+    spec = client.get("/openapi.json").json()
+    assert spec["info"]["title"] == "era-recon"
+    api_routes = [
+        (method.lower(), route.path)
+        for route in iter_route_contexts(app.routes)
+        if route.path and route.path.startswith(("/v1", "/healthz", "/readyz"))
+        for method in (getattr(route, "methods", None) or set()) - {"HEAD"}
+    ]
+    assert len(api_routes) == 15
+    for method, path in api_routes:
+        operation = spec["paths"][path][method]
+        assert operation["tags"], (method, path)
+        assert operation.get("summary"), (method, path)
+        if path.startswith("/v1"):
+            responses = operation["responses"]
+            assert {"401", "422"} <= set(responses), (method, path)
+            assert responses["401"]["content"]["application/json"]["schema"] == {
+                "$ref": "#/components/schemas/ErrorResponse"
+            }
+            assert operation["security"] == [{"HTTPBearer": []}], (method, path)
+            success = [code for code in responses if code.startswith("2")]
+            assert success, (method, path)
+
+
+def test_openapi_names_the_main_shapes_and_errors(client):
+    spec = client.get("/openapi.json").json()
+    schemas = spec["components"]["schemas"]
+    for name in ("ErrorResponse", "FileSummary", "PricingResultRead", "Packet", "PacketList"):
+        assert name in schemas, name
+    upload = spec["paths"]["/v1/remittances"]["post"]
+    assert {"200", "201", "403", "409", "413", "415", "422"} <= set(upload["responses"])
+    assert set(upload["requestBody"]["content"]) >= {
+        "application/edi-x12",
+        "text/plain",
+        "application/octet-stream",
+        "multipart/form-data",
+    }
+    assert "example" in upload["responses"]["201"]["content"]["application/json"]
+    assert "Idempotency-Key" in {p["name"] for p in upload["parameters"]}
+    export = spec["paths"]["/v1/disputes/{packet_id}"]["get"]["responses"]["200"]["content"]
+    assert {"application/json", "application/pdf", "text/csv"} <= set(export)
+    assert spec["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
+
+
+def test_error_docs_cover_each_documented_status():
+    assert set(api_errors.ERROR_DOCS) >= {401, 403, 404, 409, 413, 422}
