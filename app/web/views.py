@@ -202,7 +202,8 @@ def upload_page(request: Request) -> Response:
 def upload(
     request: Request,
     csrf_token: CsrfField = "",
-    files: Annotated[list[UploadFile] | None, File()] = None,
+    # a form submitted with no file chosen sends an empty part, which arrives as text
+    files: Annotated[list[UploadFile | str] | None, File()] = None,
 ) -> Response:
 
     check_csrf(request, csrf_token)
@@ -210,7 +211,11 @@ def upload(
         actor = current_actor(request, session, roles=EVERYONE)
     settings = settings_of(request)
     limit = settings.max_upload_mb * 1024 * 1024
-    chosen = [upload for upload in files or [] if upload.filename or upload.size]
+    chosen = [
+        upload
+        for upload in files or []
+        if not isinstance(upload, str) and (upload.filename or upload.size)
+    ]
     if not chosen:
         return render(
             request,
@@ -426,6 +431,7 @@ def variance_outcome(
             amount=_amount(amount, outcome=outcome),
             actor=actor,
             note=note.strip() or None,
+            as_of=today(),
         )
     return redirect(safe_next(back) or "/variances")
 
@@ -510,6 +516,7 @@ def packet_export(request: Request, packet_id: str, fmt: str) -> Response:
             actor=actor,
             as_of=today(),
             format=fmt,
+            contracts_path=settings_of(request).contracts_path,
         )
     response = Response(content, media_type=media_type)
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
@@ -547,6 +554,7 @@ def packet_outcome(
             outcome=_outcome(outcome),
             amount=_amount(amount, outcome=outcome),
             actor=actor,
+            as_of=today(),
         )
     return redirect(f"/disputes/{packet_id}?recorded=1")
 
