@@ -750,8 +750,21 @@ def _open_packet(
     )
 
 
-def _empty_totals(practice: str, payer: str, name: str | None) -> repo.PacketTotals:
-    return repo.PacketTotals(practice, payer, name, 0, ZERO, None)
+def _open_summary(
+    session: Session, practice: str, payer: str, name: str | None, *, as_of: date
+) -> Packet:
+    """One open packet's summary; 0 lines when it is empty now."""
+    totals = repo.open_packet_totals(
+        session, as_of=as_of, scope=None, practice_key=practice, payer_id=payer
+    )
+    categories = repo.open_packet_categories(
+        session, as_of=as_of, scope=None, practice_key=practice, payer_id=payer
+    )
+    return _open_packet(
+        totals[0] if totals else repo.PacketTotals(practice, payer, name, 0, ZERO, None),
+        categories.get((practice, payer), {}),
+        as_of=as_of,
+    )
 
 
 def _filed_packet(
@@ -793,17 +806,7 @@ def _open_with_items(
     cursor: str | None,
     limit: int | None,
 ) -> Packet:
-    totals = repo.open_packet_totals(
-        session, as_of=as_of, scope=None, practice_key=practice, payer_id=payer
-    )
-    categories = repo.open_packet_categories(
-        session, as_of=as_of, scope=None, practice_key=practice, payer_id=payer
-    )
-    packet = _open_packet(
-        totals[0] if totals else _empty_totals(practice, payer, name),
-        categories.get((practice, payer), {}),
-        as_of=as_of,
-    )
+    packet = _open_summary(session, practice, payer, name, as_of=as_of)
     rows = repo.open_packet_rows(
         session,
         practice_key=practice,
@@ -1053,17 +1056,7 @@ def _document(
     else:
         practice, payer, name = target
         found = repo.open_packet_rows(session, practice_key=practice, payer_id=payer, as_of=as_of)
-        totals = repo.open_packet_totals(
-            session, as_of=as_of, scope=None, practice_key=practice, payer_id=payer
-        )
-        categories = repo.open_packet_categories(
-            session, as_of=as_of, scope=None, practice_key=practice, payer_id=payer
-        )
-        packet = _open_packet(
-            totals[0] if totals else _empty_totals(practice, payer, name),
-            categories.get((practice, payer), {}),
-            as_of=as_of,
-        )
+        packet = _open_summary(session, practice, payer, name, as_of=as_of)
         items = [PricingResultRead.from_rows(*row, as_of=as_of) for row in found]
         results = [row[0] for row in found]
         remittances = [row[3] for row in found]
@@ -1079,13 +1072,14 @@ def _document(
         claim_payment_ids=[r.claim_payment_id for r in results],
         exclude=[r.id for r in results],
     )
+    contracts = _priced_under(session, results)
     return PacketDocument(
         packet=packet,
         items=items,
         claim_payment_ids=[str(r.claim_payment_id) for r in results],
         letterhead=_letterhead(packet.practice_npi, latest, contracts_path),
-        addressee=_addressee(session, packet, results, latest),
-        citations=_citations(session, results),
+        addressee=_addressee(packet, contracts, latest),
+        citations=_citations(contracts),
         letter_date=letter_date,
         context=[
             ContextLine(
@@ -1131,14 +1125,14 @@ def _address_lines(address: dict[str, Any] | None) -> tuple[str, ...]:
 
 
 def _addressee(
-    session: Session,
     packet: Packet,
-    results: Sequence[PricingResult],
+    contracts: Sequence[tuple[ContractVersion | None, list[PricingResult]]],
     remittance: Remittance | None,
 ) -> Addressee:
     """The contract's payer name and address, else the 835's N1*PR/N3/N4."""
-    versions = _contract_versions(session, results)
-    for version in versions:
+    for version, _ in contracts:
+        if version is None:
+            continue
         payer = (version.document or {}).get("payer") or {}
         if payer.get("address"):
             written = str(payer["address"]).replace(";", "\n").splitlines()
@@ -1151,29 +1145,12 @@ def _addressee(
     return Addressee(name=name, address_lines=lines)
 
 
-def _contract_versions(session: Session, results: Sequence[PricingResult]) -> list[ContractVersion]:
-    """The contract versions the results were priced under, most lines first."""
-    by_version, current = repo.contract_documents(
-        session,
-        version_ids=[r.contract_version_id for r in results if r.contract_version_id],
-        contract_ids=[r.contract_id for r in results if r.contract_id],
-    )
-    counts: dict[uuid.UUID, tuple[int, ContractVersion]] = {}
-    for result in results:
-        version = by_version.get(result.contract_version_id) if result.contract_version_id else None
-        if version is None and result.contract_id:
-            version = current.get(result.contract_id)
-        if version is not None:
-            n, _ = counts.get(version.id, (0, version))
-            counts[version.id] = (n + 1, version)
-    return [v for _, v in sorted(counts.values(), key=lambda pair: -pair[0])]
-
-
-def _citations(session: Session, results: Sequence[PricingResult]) -> list[ContractCitation]:
-    """Per contract: name, id, effective dates and the clause of each category present
-    (contracts.md "Clauses"); a missing clause is cited as the contract's name and
-    date. A result whose contract is not stored is cited by its id and the clause it
-    was priced under."""
+def _priced_under(
+    session: Session, results: Sequence[PricingResult]
+) -> list[tuple[ContractVersion | None, list[PricingResult]]]:
+    """The results grouped by the contract version they were priced under
+    (``contract_version_id``, else the current version of ``contract_id``; None when
+    that contract is no longer stored), most lines first."""
     by_version, current = repo.contract_documents(
         session,
         version_ids=[r.contract_version_id for r in results if r.contract_version_id],
@@ -1186,8 +1163,18 @@ def _citations(session: Session, results: Sequence[PricingResult]) -> list[Contr
             version = current.get(result.contract_id)
         key = str(version.id) if version else f"id:{result.contract_id or ''}"
         grouped.setdefault(key, (version, []))[1].append(result)
+    return sorted(grouped.values(), key=lambda pair: -len(pair[1]))
+
+
+def _citations(
+    contracts: Sequence[tuple[ContractVersion | None, list[PricingResult]]],
+) -> list[ContractCitation]:
+    """Per contract: name, id, effective dates and the clause of each category present
+    (contracts.md "Clauses"); a missing clause is cited as the contract's name and
+    date. A result whose contract is not stored is cited by its id and the clause it
+    was priced under."""
     citations = []
-    for version, members in grouped.values():
+    for version, members in contracts:
         document = (version.document if version else None) or {}
         contract_id = (version.contract_id if version else None) or members[0].contract_id or ""
         name = document.get("name") or (version.name if version else None) or contract_id
@@ -1200,7 +1187,7 @@ def _citations(session: Session, results: Sequence[PricingResult]) -> list[Contr
         clauses: dict[str, Any] = document.get("clauses") or {}
         fallback = f"{name}, effective {effective_from.isoformat()}" if effective_from else name
         cited: dict[str, str] = {}
-        for category in _ordered(sorted({m.category for m in members})):
+        for category in _ordered({m.category for m in members}):
             text = clauses.get(CATEGORY_CLAUSE.get(category, ""))
             if not text and version is None:
                 text = next(

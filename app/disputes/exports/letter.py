@@ -39,7 +39,7 @@ from reportlab.platypus import (
 )
 
 from app.disputes.exports.columns import adjustment_codes, code_with_modifiers
-from app.disputes.schemas import CATEGORY_LABELS, ContextLine, PacketDocument
+from app.disputes.schemas import CATEGORY_LABELS, ContextLine, ContractCitation, PacketDocument
 from app.reconciliation.schemas import PricingResultRead
 
 NAVY = colors.HexColor("#1F3A5F")
@@ -155,7 +155,7 @@ def render_pdf(document: PacketDocument) -> bytes:
     )
 
     def letter_page(canvas: Any, _doc: Any) -> None:
-        _footer(canvas, portrait, document)
+        _footer(canvas, document)
 
     def schedule_page(canvas: Any, _doc: Any) -> None:
         canvas.saveState()
@@ -177,7 +177,7 @@ def render_pdf(document: PacketDocument) -> bytes:
         canvas.setLineWidth(0.6)
         canvas.line(TABLE_MARGIN, top - 6, wide[0] - TABLE_MARGIN, top - 6)
         canvas.restoreState()
-        _footer(canvas, wide, document)
+        _footer(canvas, document)
 
     doc.addPageTemplates(
         [
@@ -193,7 +193,7 @@ def render_pdf(document: PacketDocument) -> bytes:
     return out.getvalue()
 
 
-def _footer(canvas: Any, size: tuple[float, float], document: PacketDocument) -> None:
+def _footer(canvas: Any, document: PacketDocument) -> None:
     canvas.saveState()
     canvas.setFont("Helvetica", 7.5)
     canvas.setFillColor(MUTED)
@@ -325,7 +325,7 @@ def _letter(document: PacketDocument) -> list[Any]:
     return story
 
 
-def _citation_text(citation: Any) -> str:
+def _citation_text(citation: ContractCitation) -> str:
     span = us_date(citation.effective_from)
     if citation.effective_to is not None:
         span += f" through {us_date(citation.effective_to)}"
