@@ -162,11 +162,11 @@ class _Envelope:
         self.count = 0  # GS in an ISA, ST in a GS, segments in an ST
 
 
-def _person_name(els: list[Any], value: Callable[[list[Any], int], str]) -> str | None:
+def _person_name(v: list[str]) -> str | None:
     """NM1 → ``LAST, FIRST M`` (NM103, NM104, NM105, NM107)."""
-    last = value(els, 2).strip()
-    given = " ".join(v for v in (value(els, 3).strip(), value(els, 4).strip()) if v)
-    suffix = value(els, 6).strip()
+    last = v[2].strip()
+    given = " ".join(part for part in (v[3].strip(), v[4].strip()) if part)
+    suffix = v[6].strip()
     name = f"{last}, {given}" if last and given else last or given
     if suffix:
         name = f"{name} {suffix}"
@@ -190,6 +190,7 @@ class _Reader:
         self.st: _Envelope | None = None
         self.version: str | None = None
         self.skipping = False  # inside a transaction that is not read (not 835, no BPR)
+        self.reading = False  # inside an 835 transaction that is read: the hot path
         self.remittances = 0
         self.rem: Remittance | None = None
         self.started = False  # TransactionStart of ``rem`` emitted
@@ -199,6 +200,7 @@ class _Reader:
         self.line: ServiceLine | None = None
         self.shift: tuple[Decimal, Decimal, str | None, Decimal | None] | None = None
         self.alt_component: str | None = None
+        self.join = self.delims.component.join
         self.file_counts: Counter[str] = Counter()
         self.rem_counts: Counter[str] = Counter()
         self.handlers: dict[str, Callable[[list[Any]], None]] = {
@@ -249,22 +251,23 @@ class _Reader:
             sid = seg.seg_id or ""
             self.sid = sid
             handler = handlers.get(sid)
-            if handler is None:
-                self.on_other(seg.elements)
-            elif self.st is None and sid not in _ENVELOPE:
-                self.outside()
-            elif self.skipping and sid not in _ENVELOPE:
-                if self.st is not None:
-                    self.st.count += 1
-            else:
+            if handler is not None and self.reading:
                 handler(seg.elements)
-            if sid in _ENVELOPE:
-                reader.pop_errors()  # pyx12's own count checks: we make ours, located
+            elif handler is None:
+                self.on_other(seg.elements)
+            elif sid in _ENVELOPE:
+                handler(seg.elements)
+            elif self.st is None:
+                self.outside()
+            # else: a segment of a transaction set that is skipped
             if out:
                 if not errors:
                     yield from out
                 out.clear()
-            if len(errors) >= MAX_FINDINGS:
+                # pyx12 keeps its own per-segment complaints (we make ours, located):
+                # drop them as we go so memory does not grow with the file
+                reader.pop_errors()
+            if errors and len(errors) >= MAX_FINDINGS:
                 break
         self.stream.segments_read = self.n
         if len(errors) < MAX_FINDINGS:
@@ -367,14 +370,18 @@ class _Reader:
                 target.append(Finding(f"{extra} more warnings of this kind", code=code))
         counts.clear()
 
-    def value(self, els: list[Any], index: int) -> str:
-        """Element ``index`` (0-based: CLP01 is 0) as written, or ""."""
-        if index >= len(els):
-            return ""
-        parts = els[index].elements
-        if len(parts) == 1:
-            return str(parts[0].value)
-        return self.delims.component.join(p.value for p in parts)
+    def values(self, els: list[Any]) -> list[str]:
+        """The segment's elements as written (``v[0]`` is CLP01), padded with "" to
+        ``_PADDED`` entries so handlers index without bounds checks. A simple element
+        holding the component separator as data is joined back together."""
+        join = self.join
+        values: list[str] = [
+            c.elements[0].value if len(c.elements) == 1 else join([p.value for p in c.elements])
+            for c in els
+        ]
+        if len(values) < _PADDED:
+            values.extend(_PAD[len(values) :])
+        return values
 
     def parts(self, els: list[Any], index: int) -> list[str]:
         """Composite element ``index`` as its components. A component separator in the
@@ -408,9 +415,9 @@ class _Reader:
                         return split
         return values
 
-    def amount(self, els: list[Any], index: int, *, required: bool = True) -> Decimal | None:
+    def amount(self, v: list[str], index: int, *, required: bool = True) -> Decimal | None:
         """A money element; a value that is not a number rejects the file."""
-        raw = self.value(els, index)
+        raw = v[index]
         if not raw:
             if required:
                 self.error(
@@ -428,8 +435,8 @@ class _Reader:
             )
         return number
 
-    def quantity(self, els: list[Any], index: int) -> Decimal | None:
-        raw = self.value(els, index)
+    def quantity(self, v: list[str], index: int) -> Decimal | None:
+        raw = v[index]
         if not raw:
             return None
         number = parse_amount(raw)
@@ -441,8 +448,8 @@ class _Reader:
             )
         return number
 
-    def date(self, els: list[Any], index: int) -> Any:
-        raw = self.value(els, index)
+    def date(self, v: list[str], index: int) -> Any:
+        raw = v[index]
         if not raw:
             return None
         parsed = parse_date(raw)
@@ -465,11 +472,12 @@ class _Reader:
 
     # ------------------------------------------------------------- envelope
     def on_isa(self, els: list[Any]) -> None:
+        v = self.values(els)
         if self.isa is not None:
             self.missing_trailers(upto="ISA")
-        self.isa = _Envelope("ISA", self.value(els, 12), self.n)
+        self.isa = _Envelope("ISA", v[12], self.n)
         if self.n > 1:
-            component = self.value(els, 15)
+            component = v[15]
             if component and component != self.delims.component:
                 self.warn(
                     f"this interchange declares the component separator {component!r} "
@@ -496,25 +504,26 @@ class _Reader:
             if kind == upto:
                 break
         self.skipping = False
+        self.reading = False
 
     def on_iea(self, els: list[Any]) -> None:
+        v = self.values(els)
         if self.gs is not None:
             self.missing_trailers(upto="GS")
         isa = self.isa
         if isa is None:
             self.warn("IEA without an ISA; ignored", code="unexpected_segment", file_level=True)
             return
-        if self.value(els, 1) != isa.control:
+        if v[1] != isa.control:
             self.warn(
                 f"IEA02 control number does not match ISA13 of segment {isa.segment_number}",
                 code="control_number",
                 element="IEA02",
                 file_level=True,
             )
-        if self.value(els, 0) != str(isa.count):
+        if v[0] != str(isa.count):
             self.warn(
-                f"IEA01 says {self.value(els, 0)!r} functional groups; the interchange "
-                f"has {isa.count}",
+                f"IEA01 says {v[0]!r} functional groups; the interchange has {isa.count}",
                 code="envelope_count",
                 element="IEA01",
                 file_level=True,
@@ -522,15 +531,16 @@ class _Reader:
         self.isa = None
 
     def on_gs(self, els: list[Any]) -> None:
+        v = self.values(els)
         if self.gs is not None:
             self.missing_trailers(upto="GS")
         if self.isa is None:
             self.error("GS segment outside an interchange (ISA missing)", code="outside_isa")
             return
         self.isa.count += 1
-        self.gs = _Envelope("GS", self.value(els, 5), self.n)
-        self.version = self.value(els, 7) or None
-        if self.value(els, 0) == "HP" and self.version not in KNOWN_835_VERSIONS:
+        self.gs = _Envelope("GS", v[5], self.n)
+        self.version = v[7] or None
+        if v[0] == "HP" and self.version not in KNOWN_835_VERSIONS:
             self.warn(
                 f"GS08 version {self.version!r} is not a known 835 version; read with the "
                 "5010 rules",
@@ -540,22 +550,23 @@ class _Reader:
             )
 
     def on_ge(self, els: list[Any]) -> None:
+        v = self.values(els)
         if self.st is not None:
             self.missing_trailers(upto="ST")
         gs = self.gs
         if gs is None:
             self.warn("GE without a GS; ignored", code="unexpected_segment", file_level=True)
             return
-        if self.value(els, 1) != gs.control:
+        if v[1] != gs.control:
             self.warn(
                 f"GE02 control number does not match GS06 of segment {gs.segment_number}",
                 code="control_number",
                 element="GE02",
                 file_level=True,
             )
-        if self.value(els, 0) != str(gs.count):
+        if v[0] != str(gs.count):
             self.warn(
-                f"GE01 says {self.value(els, 0)!r} transaction sets; the group has {gs.count}",
+                f"GE01 says {v[0]!r} transaction sets; the group has {gs.count}",
                 code="envelope_count",
                 element="GE01",
                 file_level=True,
@@ -563,17 +574,18 @@ class _Reader:
         self.gs = None
 
     def on_st(self, els: list[Any]) -> None:
+        v = self.values(els)
         if self.st is not None:
             self.missing_trailers(upto="ST")
         if self.gs is None:
             self.error("ST segment outside a functional group (GS missing)", code="outside_gs")
             return
         self.gs.count += 1
-        self.st = _Envelope("ST", self.value(els, 1), self.n)
-        self.st.count = 1
-        kind = self.value(els, 0)
+        self.st = _Envelope("ST", v[1], self.n)
+        kind = v[0]
         if kind != "835":
             self.skipping = True
+            self.reading = False
             self.warn(
                 f"transaction set {kind!r} is not an 835; skipped",
                 code="skipped_transaction",
@@ -581,6 +593,7 @@ class _Reader:
             )
             return
         self.skipping = False
+        self.reading = True
         self.rem = Remittance(
             position=self.remittances + 1,
             control_number=self.st.control or None,
@@ -611,7 +624,7 @@ class _Reader:
         if st is None:
             self.warn("SE without an ST; ignored", code="unexpected_segment", file_level=True)
             return
-        st.count += 1
+        st.count = self.n - st.segment_number + 1
         rem = self.rem if not self.skipping else None
         if rem is not None and not self.started:
             self.begin_body()
@@ -619,32 +632,31 @@ class _Reader:
         if rem is not None:
             self.close_claim()
             self.context = "summary"
-            self.check_trailer(els, st)
+            self.check_trailer(self.values(els), st)
             self.balance_payment(rem)
             self._summarise_counts(self.rem_counts, rem.warnings)
             self.out.append(TransactionEnd(rem))
         self.st = None
         self.rem = None
         self.skipping = False
+        self.reading = False
 
-    def check_trailer(self, els: list[Any], st: _Envelope) -> None:
-        if self.value(els, 1) != st.control:
+    def check_trailer(self, v: list[str], st: _Envelope) -> None:
+        if v[1] != st.control:
             self.warn(
                 f"SE02 control number does not match ST02 of segment {st.segment_number}",
                 code="control_number",
                 element="SE02",
             )
-        if self.value(els, 0) != str(st.count):
+        if v[0] != str(st.count):
             self.warn(
-                f"SE01 says {self.value(els, 0)!r} segments; the transaction set has {st.count}",
+                f"SE01 says {v[0]!r} segments; the transaction set has {st.count}",
                 code="segment_count",
                 element="SE01",
             )
 
     def on_other(self, els: list[Any]) -> None:
         sid = self.sid
-        if self.st is not None:
-            self.st.count += 1
         if self.skipping:
             return
         valid = 2 <= len(sid) <= 3 and sid.isalnum() and sid[0].isalpha() and sid.isupper()
@@ -668,8 +680,7 @@ class _Reader:
             self.outside()
 
     def on_ignored(self, els: list[Any]) -> None:
-        assert self.st is not None
-        self.st.count += 1
+        pass
 
     # --------------------------------------------------------------- header
     def body_segment(self) -> bool:
@@ -685,6 +696,7 @@ class _Reader:
         self.started = True
         if not self.have_bpr:
             self.skipping = True
+            self.reading = False
             self.warn(
                 "an 835 transaction set without a BPR (payment) segment; skipped",
                 code="skipped_transaction",
@@ -698,37 +710,34 @@ class _Reader:
         self.out.append(TransactionStart(rem))
 
     def on_bpr(self, els: list[Any]) -> None:
-        assert self.st is not None
-        self.st.count += 1
+        v = self.values(els)
         rem = self.rem
         if rem is None or self.started:
             self.unexpected()
             return
         self.have_bpr = True
-        rem.handling_code = self.value(els, 0) or None
-        rem.payment_amount = self.amount(els, 1) or ZERO
-        rem.credit_debit = self.value(els, 2) or None
-        rem.payment_method = self.value(els, 3) or None
-        rem.payment_date = self.date(els, 15)
+        rem.handling_code = v[0] or None
+        rem.payment_amount = self.amount(v, 1) or ZERO
+        rem.credit_debit = v[2] or None
+        rem.payment_method = v[3] or None
+        rem.payment_date = self.date(v, 15)
 
     def on_trn(self, els: list[Any]) -> None:
-        assert self.st is not None
-        self.st.count += 1
+        v = self.values(els)
         rem = self.rem
         if rem is None or self.started:
             return  # TRN is header-only in an 835
         if rem.trace_number is None:
-            rem.trace_type = self.value(els, 0) or None
-            rem.trace_number = self.value(els, 1) or None
-            rem.trace_originator = self.value(els, 2) or None
+            rem.trace_type = v[0] or None
+            rem.trace_number = v[1] or None
+            rem.trace_originator = v[2] or None
 
     def on_n1(self, els: list[Any]) -> None:
-        assert self.st is not None
-        self.st.count += 1
+        v = self.values(els)
         rem = self.rem
         if rem is None or self.started:
             return  # N1 is header-only in an 835
-        qualifier = self.value(els, 0)
+        qualifier = v[0]
         if qualifier == "PR":
             party, self.context = rem.payer, "payer"
         elif qualifier == "PE":
@@ -737,37 +746,30 @@ class _Reader:
             self.party, self.context = None, "header"
             return
         self.party = party
-        party.name = self.value(els, 1) or None
-        party.id_qualifier = self.value(els, 2) or None
-        party.identifier = self.value(els, 3) or None
+        party.name = v[1] or None
+        party.id_qualifier = v[2] or None
+        party.identifier = v[3] or None
 
     def on_n3(self, els: list[Any]) -> None:
-        assert self.st is not None
-        self.st.count += 1
+        v = self.values(els)
         if self.party is not None and self.context in ("payer", "payee"):
-            self.party.address_lines = tuple(
-                v for v in (self.value(els, 0), self.value(els, 1)) if v
-            )
+            self.party.address_lines = tuple(v for v in (v[0], v[1]) if v)
 
     def on_n4(self, els: list[Any]) -> None:
-        assert self.st is not None
-        self.st.count += 1
+        v = self.values(els)
         if self.party is not None and self.context in ("payer", "payee"):
-            self.party.city = self.value(els, 0) or None
-            self.party.state = self.value(els, 1) or None
-            self.party.postal_code = self.value(els, 2) or None
+            self.party.city = v[0] or None
+            self.party.state = v[1] or None
+            self.party.postal_code = v[2] or None
 
     # ----------------------------------------------------------- claims
     def on_lx(self, els: list[Any]) -> None:
-        assert self.st is not None
-        self.st.count += 1
         if self.body_segment():
             self.close_claim()
             self.context = "header_number"
 
     def on_clp(self, els: list[Any]) -> None:
-        assert self.st is not None
-        self.st.count += 1
+        v = self.values(els)
         if not self.body_segment():
             return
         self.close_claim()
@@ -775,15 +777,15 @@ class _Reader:
         self.context = "claim"
         self.claim = ClaimPayment(
             position=self.claim_position + 1,
-            claim_id=self.value(els, 0),
-            status_code=self.value(els, 1),
-            charge_amount=self.amount(els, 2) or ZERO,
-            paid_amount=self.amount(els, 3) or ZERO,
-            patient_responsibility_amount=self.amount(els, 4, required=False),
-            filing_indicator=self.value(els, 5) or None,
-            payer_claim_number=self.value(els, 6) or None,
-            place_of_service=self.value(els, 7) or None,
-            frequency_code=self.value(els, 8) or None,
+            claim_id=v[0],
+            status_code=v[1],
+            charge_amount=self.amount(v, 2) or ZERO,
+            paid_amount=self.amount(v, 3) or ZERO,
+            patient_responsibility_amount=self.amount(v, 4, required=False),
+            filing_indicator=v[5] or None,
+            payer_claim_number=v[6] or None,
+            place_of_service=v[7] or None,
+            frequency_code=v[8] or None,
             segment_number=self.n,
         )
         self.claim_position += 1
@@ -815,18 +817,17 @@ class _Reader:
         self.context = "header_number"
 
     def on_nm1(self, els: list[Any]) -> None:
-        assert self.st is not None
-        self.st.count += 1
+        v = self.values(els)
         claim = self.claim
         if claim is None or self.line is not None:
             return
-        qualifier = self.value(els, 0)
+        qualifier = v[0]
         if qualifier == "QC":
-            claim.patient_name = _person_name(els, self.value)
-            claim.patient_member_id = self.value(els, 8) or None
+            claim.patient_name = _person_name(v)
+            claim.patient_member_id = v[8] or None
         elif qualifier == "IL":
-            claim.insured_name = _person_name(els, self.value)
-            claim.insured_member_id = self.value(els, 8) or None
+            claim.insured_name = _person_name(v)
+            claim.insured_member_id = v[8] or None
 
     def on_moa(self, els: list[Any]) -> None:
         self.remarks(els, range(2, 7))
@@ -835,30 +836,28 @@ class _Reader:
         self.remarks(els, (4, 19, 20, 21, 22))
 
     def remarks(self, els: list[Any], indexes: Any) -> None:
-        assert self.st is not None
-        self.st.count += 1
+        v = self.values(els)
         claim = self.claim
         if claim is None or self.line is not None:
             self.unexpected()
             return
-        codes = [v for v in (self.value(els, i) for i in indexes) if v]
+        codes = [v[i] for i in indexes if v[i]]
         if codes:
             claim.remark_codes = claim.remark_codes + tuple(codes)
 
     def on_cas(self, els: list[Any]) -> None:
-        assert self.st is not None
-        self.st.count += 1
+        v = self.values(els)
         target = self.line if self.line is not None else self.claim
         if target is None:
             self.unexpected()
             return
-        group = self.value(els, 0)
+        group = v[0]
         for start in range(1, min(len(els), 19), 3):
-            reason = self.value(els, start)
-            raw_amount = self.value(els, start + 1)
+            reason = v[start]
+            raw_amount = v[start + 1]
             if not reason and not raw_amount:
                 continue
-            amount = self.amount(els, start + 1)
+            amount = self.amount(v, start + 1)
             if not reason:
                 self.warn(
                     f"CAS{start + 1:02d} (adjustment reason) is empty; adjustment ignored",
@@ -867,74 +866,69 @@ class _Reader:
                 )
                 continue
             target.adjustments.append(
-                Adjustment(group, reason, amount or ZERO, self.quantity(els, start + 2))
+                Adjustment(group, reason, amount or ZERO, self.quantity(v, start + 2))
             )
 
     def on_dtm(self, els: list[Any]) -> None:
-        assert self.st is not None
-        self.st.count += 1
-        qualifier = self.value(els, 0)
+        v = self.values(els)
+        qualifier = v[0]
         line = self.line
         if line is not None:
             if qualifier == "472":
-                line.service_date = self.date(els, 1)
+                line.service_date = self.date(v, 1)
             elif qualifier == "150":
                 if line.service_date is None:
-                    line.service_date = self.date(els, 1)
+                    line.service_date = self.date(v, 1)
             elif qualifier == "151":
-                line.service_end_date = self.date(els, 1)
+                line.service_end_date = self.date(v, 1)
             return
         claim = self.claim
         if claim is not None:
             if qualifier == "232":
-                claim.statement_from_date = self.date(els, 1)
+                claim.statement_from_date = self.date(v, 1)
             elif qualifier == "233":
-                claim.statement_to_date = self.date(els, 1)
+                claim.statement_to_date = self.date(v, 1)
             return
         rem = self.rem
         if rem is not None and qualifier == "405" and not self.started:
-            rem.production_date = self.date(els, 1)
+            rem.production_date = self.date(v, 1)
 
     def on_ref(self, els: list[Any]) -> None:
-        assert self.st is not None
-        self.st.count += 1
-        qualifier = self.value(els, 0)
+        v = self.values(els)
+        qualifier = v[0]
         if self.line is not None:
             if qualifier == "6R" and self.line.line_control_number is None:
-                self.line.line_control_number = self.value(els, 1) or None
+                self.line.line_control_number = v[1] or None
             return
         party = self.party
         if party is not None and self.claim is None and not self.started:
             if (qualifier == "2U" and self.context == "payer") or (
                 qualifier == "TJ" and self.context == "payee"
             ):
-                party.additional_id = party.additional_id or self.value(els, 1) or None
+                party.additional_id = party.additional_id or v[1] or None
 
     def on_amt(self, els: list[Any]) -> None:
-        assert self.st is not None
-        self.st.count += 1
+        v = self.values(els)
         if self.claim is None:
             return
-        value = self.amount(els, 1)
-        if self.line is not None and self.value(els, 0) == "B6":
+        value = self.amount(v, 1)
+        if self.line is not None and v[0] == "B6":
             self.line.allowed_amount = value
 
     def on_lq(self, els: list[Any]) -> None:
-        assert self.st is not None
-        self.st.count += 1
+        v = self.values(els)
         line = self.line
         if line is None:
             self.unexpected()
             return
-        if self.value(els, 0) in ("HE", "RX"):
-            code = self.value(els, 1)
+        if v[0] in ("HE", "RX"):
+            code = v[1]
             if code:
                 line.remark_codes = (*line.remark_codes, code)
 
     # ------------------------------------------------------------ service lines
     def on_svc(self, els: list[Any]) -> None:
-        assert self.st is not None
-        self.st.count += 1
+        v = self.values(els)
         claim = self.claim
         if claim is None:
             if self.body_segment():
@@ -951,12 +945,12 @@ class _Reader:
             # every amount sits one element later. When SVC02 is not a number that is
             # certain; when it is, both readings are kept until the line's CAS show
             # which one balances (close_line).
-            shifted_charge = parse_amount(self.value(els, 2))
-            shifted_paid = parse_amount(self.value(els, 3))
+            shifted_charge = parse_amount(v[2])
+            shifted_paid = parse_amount(v[3])
             if shifted_charge is not None and shifted_paid is not None:
-                if parse_amount(self.value(els, 1)) is None:
+                if parse_amount(v[1]) is None:
                     self.line = self.new_line(
-                        qualifier, modifiers, shifted_charge, shifted_paid, els, shift=1
+                        qualifier, modifiers, shifted_charge, shifted_paid, v, els, shift=1
                     )
                     self.warn(
                         "SVC01 holds only its qualifier: the procedure code cannot be read "
@@ -965,11 +959,11 @@ class _Reader:
                         element="SVC01",
                     )
                     return
-                units = parse_amount(self.value(els, 5)) if self.value(els, 5) else None
-                self.shift = (shifted_charge, shifted_paid, self.value(els, 4) or None, units)
-        charge = self.amount(els, 1) or ZERO
-        paid = self.amount(els, 2) or ZERO
-        self.line = self.new_line(qualifier, modifiers, charge, paid, els, shift=0, code=code)
+                units = parse_amount(v[5]) if v[5] else None
+                self.shift = (shifted_charge, shifted_paid, v[4] or None, units)
+        charge = self.amount(v, 1) or ZERO
+        paid = self.amount(v, 2) or ZERO
+        self.line = self.new_line(qualifier, modifiers, charge, paid, v, els, shift=0, code=code)
         if code is None:
             self.warn(
                 "SVC01 procedure code cannot be read; the line is kept without a rate",
@@ -983,6 +977,7 @@ class _Reader:
         modifiers: tuple[str, ...],
         charge: Decimal,
         paid: Decimal,
+        v: list[str],
         els: list[Any],
         *,
         shift: int,
@@ -999,12 +994,12 @@ class _Reader:
             modifiers=modifiers,
             charge_amount=charge,
             paid_amount=paid,
-            revenue_code=self.value(els, 3 + shift) or None,
-            units=self.quantity(els, 4 + shift),
+            revenue_code=v[3 + shift] or None,
+            units=self.quantity(v, 4 + shift),
             original_qualifier=(original[0] or None) if original else None,
             original_procedure_code=(original[1] or None) if len(original) > 1 else None,
             original_modifiers=tuple(m for m in original[2:6] if m),
-            original_units=self.quantity(els, 6 + shift),
+            original_units=self.quantity(v, 6 + shift),
             segment_number=self.n,
         )
 
@@ -1050,22 +1045,21 @@ class _Reader:
 
     # --------------------------------------------------------------- summary
     def on_plb(self, els: list[Any]) -> None:
-        assert self.st is not None
-        self.st.count += 1
+        v = self.values(els)
         if not self.body_segment():
             return
         self.close_claim()
         rem = self.rem
         assert rem is not None
         self.context = "summary"
-        provider = self.value(els, 0) or None
-        fiscal = self.date(els, 1)
+        provider = v[0] or None
+        fiscal = self.date(v, 1)
         for start in range(2, min(len(els), 14), 2):
             reason = self.parts(els, start)
-            raw = self.value(els, start + 1)
+            raw = v[start + 1]
             if not (reason and reason[0]) and not raw:
                 continue
-            amount = self.amount(els, start + 1) or ZERO
+            amount = self.amount(v, start + 1) or ZERO
             rem.provider_adjustments.append(
                 ProviderAdjustment(
                     provider_id=provider,
@@ -1094,3 +1088,5 @@ class _Reader:
 
 
 _ENVELOPE = frozenset({"ISA", "IEA", "GS", "GE", "ST", "SE"})
+_PADDED = 24  # MIA23 is the highest element read
+_PAD = [""] * _PADDED
