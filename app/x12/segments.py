@@ -37,6 +37,9 @@ _NEWLINE_LINES = re.compile(r"[ \t]*(?:\r\n|\r|\n)[ \t\r\n]*")
 # Control characters that no text file holds (tab, CR, LF, FF, VT, BEL and the
 # information separators 0x1C-0x1F are legal X12 delimiters; 0x1A is a DOS EOF mark)
 _BINARY_BYTES = bytes([*range(0x00, 0x07), 0x08, *range(0x0E, 0x1A), 0x1B])
+# Blanks that cannot be a delimiter. Not ``str.isspace``: it counts the information
+# separators 0x1C-0x1F, which are legal (and used) X12 delimiters.
+_BLANKS = frozenset(" \t\r\n\x0b\x0c")
 
 
 def silence_pyx12() -> None:
@@ -144,11 +147,11 @@ def prepare(text: str) -> Prepared:
     bring the body to one terminator with no line breaks, as pyx12 needs."""
     warnings: list[Finding] = []
     element = text[3:4]
-    if not element or element.isalnum() or element.isspace():
+    if not element or element.isalnum() or element in _BLANKS:
         raise _reject("the ISA element separator cannot be read", "isa", "ISA")
     isa16_at = _find_isa_end(text, element)
     component = text[isa16_at]
-    if component.isspace() or component == element:
+    if component in _BLANKS or component == element:
         raise _reject("ISA16 (component separator) cannot be read", "isa", "ISA")
     rest_at = isa16_at + 1
     # The terminator follows ISA16; a newline there (with no punctuation after it)
