@@ -23,6 +23,7 @@ this module's messages name segments and elements, never such values.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -46,11 +47,13 @@ from app.x12.schemas import (
 from app.x12.segments import (
     KNOWN_835_VERSIONS,
     Delimiters,
+    Prepared,
     decode,
     parse_amount,
     parse_date,
     prepare,
     silence_pyx12,
+    split_interchanges,
 )
 
 silence_pyx12()
@@ -114,7 +117,8 @@ class Stream:
 
     def __init__(self, data: bytes) -> None:
         text, warnings = decode(data)
-        self._prepared = prepare(text)
+        self._interchanges = split_interchanges(text)
+        self._prepared = prepare(self._interchanges[0])
         self.warnings: list[Finding] = warnings + self._prepared.warnings
         self.segments_read = 0
         self._consumed = False
@@ -234,7 +238,40 @@ class _Reader:
 
     # ----------------------------------------------------------------- plumbing
     def run(self) -> Iterator[Event]:
-        reader = pyx12.x12file.X12Reader(io.StringIO(self.text))
+        interchanges = self.stream._interchanges
+        for index, text in enumerate(interchanges):
+            if index:
+                try:
+                    prepared = prepare(text)
+                except X12Rejected as rejected:
+                    self.errors.extend(
+                        dataclasses.replace(f, segment_number=self.n + 1) for f in rejected.findings
+                    )
+                    break
+                self.use(prepared)
+            reader = pyx12.x12file.X12Reader(io.StringIO(self.text))
+            yield from self.read(reader)
+            if len(self.errors) >= MAX_FINDINGS:
+                break
+        self.stream.segments_read = self.n
+        if len(self.errors) < MAX_FINDINGS:
+            self.finish()
+        if self.errors:
+            raise X12Rejected(self.errors)
+        yield from self.out
+
+    def use(self, prepared: Prepared) -> None:
+        """Delimiters and text of the next interchange; its ISA warnings located."""
+        self.delims = prepared.delimiters
+        self.text = prepared.text
+        self.join = self.delims.component.join
+        self.alt_component = None
+        for finding in prepared.warnings:
+            number = self.n + 1 if finding.segment_number else None
+            self.stream.warnings.append(dataclasses.replace(finding, segment_number=number))
+
+    def read(self, reader: pyx12.x12file.X12Reader) -> Iterator[Event]:
+        """One interchange's segments through the state machine."""
         segments = iter(reader)
         handlers = self.handlers
         out = self.out
@@ -269,18 +306,11 @@ class _Reader:
                 reader.pop_errors()
             if errors and len(errors) >= MAX_FINDINGS:
                 break
-        self.stream.segments_read = self.n
-        if len(errors) < MAX_FINDINGS:
-            self.finish(reader)
-        if errors:
-            raise X12Rejected(errors)
-        yield from out
-
-    def finish(self, reader: pyx12.x12file.X12Reader) -> None:
-        """End of data: every open envelope lacks its trailer (pyx12 drops truncated
-        data silently; its ``cleanup`` errors confirm ours)."""
-        reader.cleanup()
+        reader.cleanup()  # pyx12 drops truncated data silently: we track trailers
         reader.pop_errors()
+
+    def finish(self) -> None:
+        """End of data: every open envelope lacks its trailer."""
         if self.st is not None:
             self.error(
                 f"missing SE trailer: the transaction set that begins at segment "

@@ -241,6 +241,46 @@ def prepare(text: str) -> Prepared:
     )
 
 
+def _looks_like_isa(text: str, at: int) -> bool:
+    """Whether an ISA segment starts at ``at``: ISA01/ISA03 two digits, ISA13 digits,
+    ISA15 P, T or I (so ``REF*EA*ISA*...`` in data is not taken for one)."""
+    element = text[at + 3 : at + 4]
+    if not element or element.isalnum() or element in _BLANKS:
+        return False
+    fields = text[at + 4 : at + 200].split(element, 15)
+    if len(fields) < 16:
+        return False
+    return (
+        fields[0].isdigit()
+        and len(fields[0]) == 2
+        and fields[2].isdigit()
+        and len(fields[2]) == 2
+        and fields[12].strip().isdigit()
+        and fields[14].strip() in ("P", "T", "I")
+    )
+
+
+def split_interchanges(text: str) -> list[str]:
+    """The file's interchanges (ISA … IEA), each to be prepared with its own
+    delimiters: one file may join interchanges written with different ones."""
+    element = text[3:4]
+    starts = [0]
+    at = text.find("ISA", 1)
+    while at > 0:
+        before = at - 1
+        while before > 0 and text[before] in " \t\r\n":
+            before -= 1
+        previous = text[before]
+        if not previous.isalnum() and previous != element and _looks_like_isa(text, at):
+            starts.append(at)
+            element = text[at + 3 : at + 4]
+        at = text.find("ISA", at + 3)
+    if len(starts) == 1:
+        return [text]
+    starts.append(len(text))
+    return [text[a:b].strip() for a, b in zip(starts, starts[1:], strict=False)]
+
+
 def parse_amount(value: str) -> Decimal | None:
     """An X12 ``R`` (decimal) value as written, or None when it is not a number.
     Accepts an optional sign and one decimal point; rejects exponents, NaN, spaces."""
@@ -251,8 +291,9 @@ def parse_amount(value: str) -> Decimal | None:
 
 
 def parse_date(value: str) -> date | None:
-    """``CCYYMMDD`` → date; None when it is not a real calendar date."""
-    if len(value) != 8 or not value.isdigit():
+    """``CCYYMMDD`` → date; None when it is not a real calendar date of 1900–2099
+    (``11111111`` is a placeholder, not the year 1111)."""
+    if len(value) != 8 or not value.isdigit() or not "1900" <= value[:4] <= "2099":
         return None
     try:
         return date(int(value[:4]), int(value[4:6]), int(value[6:]))

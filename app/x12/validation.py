@@ -29,8 +29,9 @@ import pyx12.x12file
 from pyx12.map_if._segment import apply_segment_errors
 from pyx12.map_walker import apply_walk_errors, walk_tree
 
+from app.x12.errors import X12Rejected
 from app.x12.schemas import Finding
-from app.x12.segments import decode, prepare, silence_pyx12
+from app.x12.segments import decode, prepare, silence_pyx12, split_interchanges
 
 silence_pyx12()
 
@@ -186,15 +187,25 @@ def validate_835(data: bytes) -> list[Finding]:
     (at most 500, then a count). Raises X12Rejected only when the data cannot be
     decoded at all (not text, no ISA); never for a faulty file."""
     text, _ = decode(data)
-    prepared = prepare(text)
+    interchanges = split_interchanges(text)
+    prepare(interchanges[0])  # raises X12Rejected when the first ISA cannot be read
     collector = _Collector()
-    try:
-        _walk(prepared.text, prepared.isa_version, collector)
-    except Exception:  # pyx12 internals on malformed input: report it, never crash
-        collector.add(
-            "pyx12 could not validate the rest of the file from this segment on",
-            "pyx12-stopped",
-        )
+    for interchange in interchanges:
+        try:
+            prepared = prepare(interchange)
+        except X12Rejected as rejected:
+            collector.number += 1
+            collector.segment = "ISA"
+            collector.add(rejected.findings[0].message, "pyx12-isa")
+            break
+        try:
+            _walk(prepared.text, prepared.isa_version, collector)
+        except Exception:  # pyx12 internals on malformed input: report it, never crash
+            collector.add(
+                "pyx12 could not validate the rest of this interchange from this segment on",
+                "pyx12-stopped",
+            )
+            break
     if collector.dropped:
         collector.findings.append(
             Finding(f"{collector.dropped} more validation findings", code="pyx12-more")
@@ -273,6 +284,5 @@ def _walk(text: str, isa_version: str, errh: _Collector) -> None:
             errh.handle_errors(src.pop_errors())
         apply_segment_errors(node, seg, errh)
     src.cleanup()
-    errh.number += 1
     errh.segment = None
     errh.handle_errors(src.pop_errors())

@@ -16,7 +16,7 @@ from app.x12.reader import (
     stream_835,
 )
 from app.x12.schemas import ClaimPayment
-from app.x12.segments import parse_amount, parse_date, prepare
+from app.x12.segments import parse_amount, parse_date, prepare, split_interchanges
 from benchmarks.gen835 import generate_835
 from tests.support import FIXTURES
 
@@ -64,6 +64,8 @@ def test_parse_amount(raw: str, expected: Decimal | None) -> None:
         ("2026-6-1", None),
         ("", None),
         ("XXXXXXXX", None),
+        ("11111111", None),
+        ("99999999", None),
     ],
 )
 def test_parse_date(raw: str, expected: date | None) -> None:
@@ -233,3 +235,21 @@ def test_repeated_warnings_are_counted_not_kept() -> None:
     unbalanced = [w for w in parsed.warnings if w.code == "line_unbalanced"]
     assert len(unbalanced) == 101  # 100 kept + one "50 more" line
     assert unbalanced[-1].message == "50 more warnings of this kind"
+
+
+@pytest.mark.parametrize(
+    ("text", "parts"),
+    [
+        (ISA_106 + "GS*HP~IEA*1*000000101~", 1),
+        (ISA_106 + "IEA*1*000000101~\n" + ISA_106 + "IEA*1*000000101~", 2),
+        (ISA_106 + "IEA*1*1~" + ISA_106.replace("*", "|") + "IEA|1|1~", 2),
+        (ISA_106 + "REF*EA*ISA*00*X~N1*PE*ISA CLINIC~IEA*1*1~", 1),
+        (ISA_106 + "NM1*QC*1*LISA*00~IEA*1*1~", 1),
+        (ISA_106 + "IEA*1*1~" + "ISA*00**00**ZZ*A*ZZ*B*260615*1200*^*00501*2*0*P*:~", 2),
+    ],
+)
+def test_split_interchanges(text: str, parts: int) -> None:
+    chunks = split_interchanges(text)
+    assert len(chunks) == parts
+    assert all(chunk.startswith("ISA") for chunk in chunks)
+    assert "".join(chunks).replace("\n", "") == text.replace("\n", "")
