@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from app.cli.common import prepare_database, reported_errors
+from app.cli.demo import run_demo
 from app.config import get_settings
 from app.db import session as db_session
 
@@ -22,6 +23,8 @@ def serve(
 
     with reported_errors():
         prepare_database()
+    if demo:  # before the first-start key: the demo prints its own key and sign-in link
+        run_demo(host=host, port=port)
     announce_first_admin_key()
     uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=workers)
 

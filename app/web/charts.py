@@ -18,6 +18,17 @@ from app.db.types import to_cents
 # width in SVG user units of the longest bar
 BAR_SPACE = Decimal(100)
 
+# the categories' names as short chart labels (the tables use the full names)
+CATEGORY_SHORT: dict[str, str] = {
+    "fee_schedule_underpaid": "Below fee schedule",
+    "mpr_overapplied": "MPR over-applied",
+    "exempt_reduced": "MPR on an exempt code",
+    "bilateral_underpaid": "Bilateral underpaid",
+    "bundled_incorrectly": "Bundled incorrectly",
+    "code_changed": "Code changed",
+    "units_reduced": "Units reduced",
+}
+
 
 @dataclass(slots=True, frozen=True)
 class Bar:

@@ -176,7 +176,10 @@ def _dashboard_bars(board: Any) -> dict[str, list[charts.Bar]]:
     pipeline = board.pipeline
     return {
         "payer_bars": of(board.underpaid_by_payer),
-        "category_bars": of(board.underpaid_by_category),
+        "category_bars": charts.bars(
+            (charts.CATEGORY_SHORT.get(row.key, row.label), Decimal(row.amount))
+            for row in board.underpaid_by_category
+        ),
         "month_bars": of(board.underpaid_by_month),
         "pipeline_bars": charts.bars(
             (

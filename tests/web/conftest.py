@@ -17,6 +17,7 @@ from app.access import service as access_service
 from app.access.keys import key_pepper
 from app.access.schemas import Role
 from app.config import Settings
+from app.main import create_app
 
 SECRET_KEY = "web-tests-secret"
 CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -46,15 +47,6 @@ def web_app(database_url: str, connection: Connection) -> FastAPI:
 
 
 def build_app(settings: Settings) -> FastAPI:
-    try:
-        from app.main import create_app
-    except ImportError:  # TEMP while the API lands
-        from app.web.views import install
-
-        app = FastAPI()
-        app.state.settings = settings
-        install(app, settings)
-        return app
     return create_app(settings)
 
 

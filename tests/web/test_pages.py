@@ -174,7 +174,7 @@ def test_variances_date_filter_and_sort(signed_in: Callable[..., Browser], demo:
     variances = [
         Decimal(sign + value.replace(",", ""))
         for sign, value in re.findall(
-            r'<td class="num(?: neg)?">(-?)\$([\d,]+\.\d\d)</td>\s*<td>', text
+            r'<td class="num(?: neg)?">(-?)\$([\d,]+\.\d\d)</td>\s*<td class="wide">', text
         )
     ]
     assert variances
