@@ -8,6 +8,7 @@ import pytest
 
 from app.access.schemas import Role
 from tests.api.conftest import assert_error
+from tests.factories import make_contract_version
 from tests.support import shared_path
 
 EXAMPLES = ("spec", "examples")
@@ -109,3 +110,14 @@ def test_worked_example_end_to_end(client, admin, make_key):
     ).json()["items"]
     reversed_lines = {i["line_control_number"] for i in lines if i["category"] == "reversed"}
     assert reversed_lines == {"E2A", "E2B"}
+
+
+def test_scoped_keys_see_their_practices_and_general_contracts(client, admin, make_key, session):
+    make_contract_version(session, contract_id="general", practice_npi=None, practice_tin=None)
+    make_contract_version(session, contract_id="ours", practice_npi="1326048597")
+    make_contract_version(session, contract_id="theirs", practice_npi="1487652301")
+    scoped = make_key(Role.POSTER, practices=["1326048597"])
+    listed = {c["id"] for c in client.get("/v1/contracts", headers=scoped).json()}
+    assert listed == {"general", "ours"}
+    everything = {c["id"] for c in client.get("/v1/contracts", headers=admin).json()}
+    assert everything == {"general", "ours", "theirs"}
