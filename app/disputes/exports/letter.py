@@ -41,6 +41,7 @@ from reportlab.platypus import (
 from app.disputes.exports.columns import adjustment_codes, code_with_modifiers
 from app.disputes.schemas import CATEGORY_LABELS, ContextLine, ContractCitation, PacketDocument
 from app.reconciliation.schemas import PricingResultRead
+from app.repricing.money import format_money
 
 NAVY = colors.HexColor("#1F3A5F")
 RULE = colors.HexColor("#9AA9BC")
@@ -70,11 +71,8 @@ TABLE_MARGIN = 0.45 * inch
 
 
 def money(value: Decimal | str | None) -> str:
-    if value is None:
-        return ""
-    amount = Decimal(value)
-    sign = "-" if amount < 0 else ""
-    return f"{sign}${abs(amount):,.2f}"
+    """``"1634.5"`` → ``"$1,634.50"``; blank when there is no amount."""
+    return "" if value is None else format_money(Decimal(value))
 
 
 def us_date(value: date | None) -> str:
