@@ -24,7 +24,6 @@ this module's messages name segments and elements, never such values.
 from __future__ import annotations
 
 import dataclasses
-import io
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -48,6 +47,7 @@ from app.x12.segments import (
     KNOWN_835_VERSIONS,
     Delimiters,
     Prepared,
+    TextSource,
     decode,
     parse_amount,
     parse_date,
@@ -249,7 +249,11 @@ class _Reader:
                     )
                     break
                 self.use(prepared)
-            reader = pyx12.x12file.X12Reader(io.StringIO(self.text))
+            reader = pyx12.x12file.X12Reader(TextSource(self.text))
+            # the reader holds the text now; nothing else keeps a copy of it
+            self.text = ""
+            self.stream._prepared.text = ""
+            interchanges[index] = ""
             yield from self.read(reader)
             if len(self.errors) >= MAX_FINDINGS:
                 break
@@ -386,7 +390,8 @@ class _Reader:
         finding = Finding(
             message,
             segment_number=segment_number if segment_number is not None else self.n,
-            segment=segment or self.sid,
+            # "" for a segment whose identifier is garbage: never echo it (it may be data)
+            segment=(segment or None) if segment is not None else self.sid,
             loop=None if file_level else self.loop(),
             element=element,
             code=code,
@@ -640,6 +645,7 @@ class _Reader:
             segment_number=self.n,
         )
         self.have_bpr = False
+        self.bpr_number = self.n + 1
         self.started = False
         self.context = "header"
         self.party = None
@@ -746,6 +752,7 @@ class _Reader:
             self.unexpected()
             return
         self.have_bpr = True
+        self.bpr_number = self.n
         rem.handling_code = v[0] or None
         rem.payment_amount = self.amount(v, 1) or ZERO
         rem.credit_debit = v[2] or None
@@ -1112,7 +1119,7 @@ class _Reader:
                 f"{rem.payment_amount}",
                 code="payment_unbalanced",
                 element="BPR02",
-                segment_number=rem.segment_number + 1 if rem.segment_number else None,
+                segment_number=self.bpr_number,
                 segment="BPR",
             )
 

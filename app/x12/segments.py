@@ -241,6 +241,23 @@ def prepare(text: str) -> Prepared:
     )
 
 
+class TextSource:
+    """A read-only text file over a ``str`` for pyx12's readers, without the copy
+    ``io.StringIO`` makes (4 bytes a character): memory stays at the file's size."""
+
+    closed = False
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._at = 0
+
+    def read(self, size: int = -1) -> str:
+        start = self._at
+        end = len(self._text) if size < 0 else min(start + size, len(self._text))
+        self._at = end
+        return self._text[start:end]
+
+
 def _looks_like_isa(text: str, at: int) -> bool:
     """Whether an ISA segment starts at ``at``: ISA01/ISA03 two digits, ISA13 digits,
     ISA15 P, T or I (so ``REF*EA*ISA*...`` in data is not taken for one)."""

@@ -17,7 +17,6 @@ Remark codes are not checked against pyx12's stale list (notes/pyx12.md).
 
 from __future__ import annotations
 
-import io
 import threading
 from typing import Any
 
@@ -31,7 +30,7 @@ from pyx12.map_walker import apply_walk_errors, walk_tree
 
 from app.x12.errors import X12Rejected
 from app.x12.schemas import Finding
-from app.x12.segments import decode, prepare, silence_pyx12, split_interchanges
+from app.x12.segments import TextSource, decode, prepare, silence_pyx12, split_interchanges
 
 silence_pyx12()
 
@@ -215,7 +214,7 @@ def validate_835(data: bytes) -> list[Finding]:
 
 def _walk(text: str, isa_version: str, errh: _Collector) -> None:
     """``pyx12.x12n_document.x12n_document`` without its outputs, with cached maps."""
-    src = pyx12.x12file.X12Reader(io.StringIO(text))
+    src = pyx12.x12file.X12Reader(TextSource(text))
     control = _map("x12.control.00501.xml" if src.icvn == "00501" else "x12.control.00401.xml")
     index = _map_index()
     node: Any = control.getnodebypath("/ISA_LOOP/ISA")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tracemalloc
 from datetime import date
 from decimal import Decimal
 
@@ -253,3 +254,26 @@ def test_split_interchanges(text: str, parts: int) -> None:
     assert len(chunks) == parts
     assert all(chunk.startswith("ISA") for chunk in chunks)
     assert "".join(chunks).replace("\n", "") == text.replace("\n", "")
+
+
+def test_streaming_memory_does_not_grow_with_the_claims() -> None:
+    data = generate_835(1500)
+    tracemalloc.start()
+    try:
+        claims = sum(1 for event in stream_835(data) if isinstance(event, ClaimPayment))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert claims == 1500
+    # the text itself (decoded, then re-delimited) is all that scales with the file;
+    # parse_835, which keeps every claim, needs over five times more
+    assert peak < 4 * len(data)
+
+
+def test_a_garbage_segment_identifier_is_never_echoed() -> None:
+    data = CLEAN.replace(b"DTM*232*20260602~", b"DTM*232*20260602~\nROE RICHARD*MEM1001~")
+    parsed = parse_835(data)
+    assert {w.code for w in parsed.warnings} == {"invalid_segment", "segment_count"}
+    (warning,) = [w for w in parsed.warnings if w.code == "invalid_segment"]
+    assert warning.segment is None
+    assert "ROE" not in warning.message
