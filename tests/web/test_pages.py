@@ -387,3 +387,14 @@ def test_contracts_page_shows_contracts_and_folder_problems(
     text = browser.client.get("/contracts").text
     assert "bad.yaml" in text
     assert 'id="problems"' in text
+
+
+def test_an_oversized_file_is_refused_on_its_own(
+    signed_in: Callable[..., Browser], contracts: None, web_app
+) -> None:
+    web_app.state.settings = web_app.state.settings.model_copy(update={"max_upload_mb": 1})
+    browser = signed_in(Role.POSTER)
+    big = b"ISA" + b"x" * (1024 * 1024)
+    answer = _upload(browser, [("big.835", big), ("plains.835", _samples()["plains-835-c.835"])])
+    assert list(_sections(answer.text)) == ["0:rejected", "1:processed"]
+    assert "larger than 1 MB" in answer.text
