@@ -58,7 +58,7 @@ def run_reprice(contract_id: str | None, since: date | None) -> dict[str, Any]:
 
     with db_session.SessionLocal.begin() as session:
         report = reprice(session, contract_id=contract_id, since=since, actor=WORKER_ACTOR)
-    return dict(report) if isinstance(report, dict) else {"report": str(report)}
+    return report.model_dump(mode="json")
 
 
 @blueprint.task(name="validate_pending", queue=VALIDATION_QUEUE, retry=3)
