@@ -418,6 +418,15 @@ class _Reader:
             values.extend(_PAD[len(values) :])
         return values
 
+    def pair(self, els: list[Any]) -> list[str]:
+        """The first two elements only: the frequent DTM, REF, AMT and LQ need no
+        more, and this skips building the whole padded list."""
+        if len(els) == 2:
+            first, second = els[0].elements, els[1].elements
+            if len(first) == 1 and len(second) == 1:
+                return [first[0].value, second[0].value]
+        return self.values(els)
+
     def parts(self, els: list[Any], index: int) -> list[str]:
         """Composite element ``index`` as its components. A component separator in the
         body other than ISA16 (``HC>64483`` under ``:``) is read, with a warning,
@@ -907,7 +916,7 @@ class _Reader:
             )
 
     def on_dtm(self, els: list[Any]) -> None:
-        v = self.values(els)
+        v = self.pair(els)
         qualifier = v[0]
         line = self.line
         if line is not None:
@@ -931,7 +940,7 @@ class _Reader:
             rem.production_date = self.date(v, 1)
 
     def on_ref(self, els: list[Any]) -> None:
-        v = self.values(els)
+        v = self.pair(els)
         qualifier = v[0]
         if self.line is not None:
             if qualifier == "6R" and self.line.line_control_number is None:
@@ -945,7 +954,7 @@ class _Reader:
                 party.additional_id = party.additional_id or v[1] or None
 
     def on_amt(self, els: list[Any]) -> None:
-        v = self.values(els)
+        v = self.pair(els)
         if self.claim is None:
             return
         value = self.amount(v, 1)
@@ -953,7 +962,7 @@ class _Reader:
             self.line.allowed_amount = value
 
     def on_lq(self, els: list[Any]) -> None:
-        v = self.values(els)
+        v = self.pair(els)
         line = self.line
         if line is None:
             self.unexpected()
