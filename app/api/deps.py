@@ -10,6 +10,7 @@ below add the checks of spec/interfaces.md (403 for another role).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from typing import Annotated
 
@@ -19,11 +20,13 @@ from sqlalchemy.orm import Session
 
 from app.access import service as access
 from app.access.errors import Unauthenticated
-from app.access.keys import key_pepper
+from app.access.keys import parse_prefix
 from app.access.schemas import Actor, Role
 from app.config import Settings
 from app.db import session as db_session
 from app.errors import Forbidden
+
+logger = logging.getLogger("era_recon.api")
 
 
 def get_session() -> Iterator[Session]:
@@ -66,6 +69,9 @@ def current_actor(
     pepper: bytes | None = getattr(request.app.state, "key_pepper", None)
     actor = access.authenticate(session, secret=credentials.credentials, pepper=pepper)
     if actor is None:
+        # the prefix is the key's public id: safe to log, and what an operator needs
+        prefix = parse_prefix(credentials.credentials.strip()) or "(malformed)"
+        logger.info("API key refused: prefix %s on %s %s", prefix, request.method, request.url.path)
         raise Unauthenticated("the API key is unknown or revoked")
     request.state.actor = actor
     return actor
@@ -86,13 +92,7 @@ def require(*roles: Role) -> object:
     return Depends(check)
 
 
-ANY_ROLE = (Role.FINANCE, Role.POSTER, Role.CLEARINGHOUSE)
-
-AnyRole = CurrentUser
+# the role aliases of spec/interfaces.md's routes table ("any" is CurrentUser)
 Uploader = Annotated[Actor, require(Role.POSTER, Role.CLEARINGHOUSE, Role.FINANCE)]
 FinanceUser = Annotated[Actor, require(Role.FINANCE)]
 AdminUser = Annotated[Actor, require()]
-
-
-def settings_pepper(settings: Settings) -> bytes:
-    return key_pepper(settings.secret_key)

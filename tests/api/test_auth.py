@@ -169,3 +169,12 @@ def test_lowercase_bearer_scheme_is_accepted(make_key, client):
     headers = make_key(Role.POSTER)
     headers["Authorization"] = headers["Authorization"].replace("Bearer", "bearer")
     assert client.get("/v1/variances", headers=headers).status_code == 200
+
+
+def test_a_refused_key_is_logged_by_prefix_never_by_secret(session, app, client, caplog):
+    header = _revoked(session, app)
+    secret = header.removeprefix("Bearer ")
+    caplog.set_level("DEBUG")
+    assert_error(client.get("/v1/variances", headers={"Authorization": header}), 401)
+    assert secret.split("_")[1] in caplog.text
+    assert secret.split("_", 2)[2] not in caplog.text
