@@ -14,6 +14,7 @@ import secrets
 from collections.abc import Callable
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from pathlib import PurePosixPath
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -229,7 +230,8 @@ def upload(
     results: list[dict[str, Any]] = []
     as_of = today()
     for upload in chosen:
-        name = upload.filename or "upload.835"
+        # some browsers send the whole client path: keep the file's own name
+        name = PurePosixPath((upload.filename or "").replace("\\", "/")).name or "upload.835"
         data = upload.file.read(limit + 1)
         if len(data) > limit:
             results.append(
@@ -265,8 +267,8 @@ def upload(
             results.append(
                 {"file": name, "status": "rejected", "message": exc.message, "errors": exc.details}
             )
-    status_code = 200
-    return render(request, "upload.html", {"results": results}, status_code=status_code)
+    # 200 even when some files were rejected: the page reports each file's own outcome
+    return render(request, "upload.html", {"results": results})
 
 
 def _upload_result(

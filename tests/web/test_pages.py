@@ -79,13 +79,14 @@ def test_upload_of_several_files_shows_each_outcome(
     browser = signed_in(Role.POSTER)
     answer = _upload(
         browser,
-        [("summit.835", summit), ("again.835", summit), ("broken.835", broken)],
+        [("C:\\Users\\poster\\summit.835", summit), ("again.835", summit), ("broken.835", broken)],
     )
     assert answer.status_code == 200
     sections = _sections(answer.text)
     assert list(sections) == ["0:processed", "1:duplicate", "2:rejected"]
     processed = sections["0:processed"]
-    assert "summit.835" in processed
+    assert "<h3>summit.835</h3>" in processed  # the file's own name, not the client's path
+    assert "Users" not in answer.text
     # its underpaid lines, with the category and the amounts
     for claim in ("BH24001", "BH24002", "BH24003", "BH24004", "BH24005", "BH24006", "BH24007"):
         assert claim in processed, claim
