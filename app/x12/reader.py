@@ -44,6 +44,7 @@ from app.x12.schemas import (
     ServiceLine,
 )
 from app.x12.segments import (
+    ALT_COMPONENT_SEPARATORS,
     KNOWN_835_VERSIONS,
     Delimiters,
     Prepared,
@@ -63,8 +64,6 @@ silence_pyx12()
 MAX_WARNINGS_PER_CODE = 100
 
 ZERO = Decimal("0")
-# Separators payers put in composites instead of the declared ISA16 (parsing.md)
-_ALT_COMPONENT_SEPARATORS = (">", ":", "^", "|", "\\", "!", "}", "@")
 _LOOP_BY_CONTEXT = {
     "header": None,
     "payer": "1000A",
@@ -439,7 +438,7 @@ class _Reader:
             alt = self.alt_component
             if alt is not None and alt in value:
                 return list(value.split(alt))
-            for candidate in _ALT_COMPONENT_SEPARATORS:
+            for candidate in ALT_COMPONENT_SEPARATORS:
                 if candidate in value and candidate not in (
                     self.delims.component,
                     self.delims.element,

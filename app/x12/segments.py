@@ -298,6 +298,35 @@ def split_interchanges(text: str) -> list[str]:
     return [text[a:b].strip() for a, b in zip(starts, starts[1:], strict=False)]
 
 
+# Separators payers put in composites instead of the declared ISA16 (parsing.md)
+ALT_COMPONENT_SEPARATORS = (">", ":", "^", "|", "\\", "!", "}", "@")
+
+
+def body_component_separator(prepared: Prepared) -> str | None:
+    """The component separator the SVC composites really use when it is not ISA16
+    (``SVC*HC>64483`` under ``:``) and ISA16 itself never appears in them; else None."""
+    d = prepared.delimiters
+    text = prepared.text
+    marker = d.segment + "SVC" + d.element
+    found: str | None = None
+    at = text.find(marker)
+    for _ in range(50):
+        if at < 0:
+            break
+        start = at + len(marker)
+        end = text.find(d.element, start)
+        composite = text[start : end if end >= 0 else start + 40]
+        if d.component in composite:
+            return None
+        for candidate in ALT_COMPONENT_SEPARATORS:
+            if candidate in composite and candidate not in (d.element, d.segment):
+                head = composite.split(candidate)[0]
+                if len(head) == 2 and head.isalnum():
+                    found = found or candidate
+        at = text.find(marker, start)
+    return found
+
+
 def parse_amount(value: str) -> Decimal | None:
     """An X12 ``R`` (decimal) value as written, or None when it is not a number.
     Accepts an optional sign and one decimal point; rejects exponents, NaN, spaces."""

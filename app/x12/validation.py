@@ -30,7 +30,14 @@ from pyx12.map_walker import apply_walk_errors, walk_tree
 
 from app.x12.errors import X12Rejected
 from app.x12.schemas import Finding
-from app.x12.segments import TextSource, decode, prepare, silence_pyx12, split_interchanges
+from app.x12.segments import (
+    TextSource,
+    body_component_separator,
+    decode,
+    prepare,
+    silence_pyx12,
+    split_interchanges,
+)
 
 silence_pyx12()
 
@@ -197,8 +204,23 @@ def validate_835(data: bytes) -> list[Finding]:
             collector.segment = "ISA"
             collector.add(rejected.findings[0].message, "pyx12-isa")
             break
+        text = prepared.text
+        actual = body_component_separator(prepared)
+        if actual is not None:
+            # validate what the reader reads: the composites split where the payer
+            # split them (the reader warns about the mismatch; say it here too)
+            text = text[:104] + actual + text[105:]
+            collector.number += 1
+            collector.segment = "ISA"
+            collector.add(
+                f"the body uses {actual!r} as component separator, not ISA16 "
+                f"{prepared.delimiters.component!r}; validated with {actual!r}",
+                "pyx12-component-separator",
+                element="ISA16",
+            )
+            collector.number -= 1
         try:
-            _walk(prepared.text, prepared.isa_version, collector)
+            _walk(text, prepared.isa_version, collector)
         except Exception:  # pyx12 internals on malformed input: report it, never crash
             collector.add(
                 "pyx12 could not validate the rest of this interchange from this segment on",

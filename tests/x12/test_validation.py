@@ -58,6 +58,13 @@ def test_validate_fixtures_and_limits() -> None:
         validate_835(b"\x00\x01binary")
 
 
+def test_validate_reads_the_component_separator_the_body_uses() -> None:
+    data = (FIXTURES / "era" / "warn-component-separator.835").read_bytes()
+    findings = validate_835(data)
+    assert [f.code for f in findings] == ["pyx12-component-separator"]
+    assert findings[0].element == "ISA16"
+
+
 def test_validate_of_a_truncated_file_reports_the_missing_trailers() -> None:
     data = (FIXTURES / "era" / "reject-missing-se.835").read_bytes()
     codes = {f.code for f in validate_835(data)}
