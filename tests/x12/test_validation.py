@@ -116,3 +116,15 @@ def test_no_patient_name_or_member_id_reaches_a_log(caplog: pytest.LogCaptureFix
     for value in phi:
         assert not any(value in line for line in logged), value
         assert not any(value in line for line in messages), value
+
+
+def test_maps_are_parsed_once_per_process() -> None:
+    from app.x12 import validation
+
+    data = (FIXTURES / "era" / "clean-5010.835").read_bytes()
+    validate_835(data)
+    cached = dict(validation._maps)
+    assert any("835" in name for name in cached)
+    validate_835(data)
+    assert all(validation._maps[name] is cached[name] for name in cached)
+    assert validation._params().get("exclude_external_codes") == "remark_code"
