@@ -26,6 +26,7 @@ from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from sqlalchemy import Numeric, String
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -121,6 +122,72 @@ def _finding(
         loop="2100" if claim is not None else None,
         code=code,
     ).as_dict()
+
+
+# ----------------------------------------------------------------- storable values
+
+
+_LIMITS: dict[str, tuple[dict[str, int], dict[str, Decimal]]] = {}
+
+
+def _column_limits(model: type[Any]) -> tuple[dict[str, int], dict[str, Decimal]]:
+    """Per table: the length of each string column, and the bound (exclusive) of each
+    NUMERIC column's absolute value (``NUMERIC(12, 2)``: 10**10)."""
+    name: str = model.__tablename__
+    if name in _LIMITS:
+        return _LIMITS[name]
+    strings: dict[str, int] = {}
+    numbers: dict[str, Decimal] = {}
+    for column in model.__table__.columns:
+        kind = getattr(column.type, "impl", column.type)
+        if isinstance(kind, String) and kind.length:
+            strings[column.name] = kind.length
+        elif isinstance(kind, Numeric) and kind.precision:
+            numbers[column.name] = Decimal(10) ** (kind.precision - (kind.scale or 0))
+    _LIMITS[name] = (strings, numbers)
+    return strings, numbers
+
+
+def _fit(model: type[Any], rows: list[dict[str, Any]], *, where: x12.Finding) -> None:
+    """Make rows of file data storable on every database (PostgreSQL enforces column
+    sizes, SQLite does not). A text longer than its column is past the X12 maximum
+    length of its element (pyx12's validation warns about it): it is cut to the
+    column. An amount or quantity too large for its column cannot be stored, so the
+    file is rejected (spec/parsing.md: nothing stored), located at ``where``."""
+    strings, numbers = _column_limits(model)
+    for row in rows:
+        for name, length in strings.items():
+            value = row.get(name)
+            if isinstance(value, str) and len(value) > length:
+                row[name] = value[:length]
+        for name, bound in numbers.items():
+            value = row.get(name)
+            # a unit below the bound: half-up rounding to the column's scale stays in
+            if value is not None and abs(value) >= bound - 1:
+                raise X12Rejected(
+                    [
+                        x12.Finding(
+                            f"{where.message}: an amount or quantity is too large to store "
+                            f"(at most {bound - 1:,} is accepted)",
+                            segment_number=where.segment_number,
+                            segment=where.segment,
+                            loop=where.loop,
+                            code="amount_out_of_range",
+                        )
+                    ]
+                )
+
+
+def _at_claim(claim: x12.ClaimPayment) -> x12.Finding:
+    return x12.Finding(
+        "the claim payment", segment_number=claim.segment_number, segment="CLP", loop="2100"
+    )
+
+
+def _at_transaction(remittance: x12.Remittance) -> x12.Finding:
+    return x12.Finding(
+        "the transaction set (BPR, PLB)", segment_number=remittance.segment_number, segment="ST"
+    )
 
 
 # ---------------------------------------------------------------------- contracts
@@ -423,10 +490,12 @@ class _FileIngest:
                         )
                         continue
                 rows.append(self._remittance_row(state))
+                _fit(models.Remittance, rows[-1:], where=_at_transaction(state.remittance))
                 state.inserted = True
                 state.inserted_state = (state.claims_new, len(state.warnings))
             if state.done and not state.plb_written:
                 state.plb_written = True
+                plb_start = len(plb_rows)
                 plb_rows.extend(
                     {
                         "id": self.ids(),
@@ -438,6 +507,11 @@ class _FileIngest:
                         "amount": plb.amount,
                     }
                     for plb in state.remittance.provider_adjustments
+                )
+                _fit(
+                    models.ProviderAdjustment,
+                    plb_rows[plb_start:],
+                    where=_at_transaction(state.remittance),
                 )
         repository.insert_rows(self.session, models.Remittance, rows)
         repository.insert_rows(self.session, models.ProviderAdjustment, plb_rows)
@@ -478,6 +552,7 @@ class _FileIngest:
         claim_ids: list[uuid.UUID] = []
         for item in new:
             claim, r = item.claim, item.state.remittance
+            line_start, adjustment_start = len(line_rows), len(adjustment_rows)
             claim_id = self.ids()
             claim_ids.append(claim_id)
             claim_rows.append(
@@ -522,6 +597,10 @@ class _FileIngest:
                     _adjustment_row(self.ids(), claim_id, line_id, adj) for adj in line.adjustments
                 )
             self._line_ids[claim_id] = line_ids
+            where = _at_claim(claim)
+            _fit(models.ClaimPayment, claim_rows[-1:], where=where)
+            _fit(models.ServiceLine, line_rows[line_start:], where=where)
+            _fit(models.Adjustment, adjustment_rows[adjustment_start:], where=where)
         repository.insert_rows(self.session, models.ClaimPayment, claim_rows)
         repository.insert_rows(self.session, models.ServiceLine, line_rows)
         repository.insert_rows(self.session, models.Adjustment, adjustment_rows)
@@ -535,6 +614,7 @@ class _FileIngest:
             if claim.is_reversal or not claim.lines:
                 continue
             r = state.remittance
+            claim_start = len(rows)
             by_position = {
                 line.position: line_id for line, line_id in zip(claim.lines, line_ids, strict=True)
             }
@@ -562,6 +642,7 @@ class _FileIngest:
                     priced_at=self.now,
                 )
                 rows.append(row)
+            _fit(models.PricingResult, rows[claim_start:], where=_at_claim(claim))
         repository.insert_rows(self.session, models.PricingResult, rows)
 
     # ---------------------------------------------------------------- the end
