@@ -327,11 +327,17 @@ def body_component_separator(prepared: Prepared) -> str | None:
     return found
 
 
+# An X12 ``R`` element holds at most 18 digits (CLP04, BPR02: R 1/18); a longer one is
+# no amount a payer sent, and past 28 digits Decimal arithmetic itself fails.
+MAX_NUMBER_DIGITS = 18
+
+
 def parse_amount(value: str) -> Decimal | None:
     """An X12 ``R`` (decimal) value as written, or None when it is not a number.
-    Accepts an optional sign and one decimal point; rejects exponents, NaN, spaces."""
-    digits = value[1:] if value[:1] in "-+" else value
-    if not digits or not digits.replace(".", "", 1).isdigit():
+    Accepts an optional sign and one decimal point; rejects exponents, NaN, spaces
+    and more than ``MAX_NUMBER_DIGITS`` digits."""
+    digits = (value[1:] if value[:1] in "-+" else value).replace(".", "", 1)
+    if not digits.isdigit() or len(digits) > MAX_NUMBER_DIGITS:
         return None
     return Decimal(value)
 
