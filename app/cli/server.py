@@ -25,8 +25,36 @@ def serve(
         prepare_database()
     if demo:  # before the first-start key: the demo prints its own key and sign-in link
         run_demo(host=host, port=port)
+    else:
+        load_contracts_folder()
     announce_first_admin_key()
     uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=workers)
+
+
+def load_contracts_folder() -> None:
+    """Load ``ERA_RECON_CONTRACTS`` at start (spec/interfaces.md): unchanged contracts
+    stay as they are, changed ones become new versions. A folder that fails validation
+    is reported and nothing of it is stored; the service still starts, and the
+    ``/contracts`` page shows the problems."""
+    from app.access.schemas import CLI_ACTOR
+    from app.contracts.errors import ContractInvalid
+    from app.contracts.service import load_paths
+
+    folder = get_settings().contracts_path
+    if not folder.is_dir():
+        typer.echo(f"contracts folder {folder} not found: no contracts loaded", err=True)
+        return
+    try:
+        with db_session.SessionLocal.begin() as session:
+            report = load_paths(session, paths=[folder], actor=CLI_ACTOR)
+    except ContractInvalid as exc:
+        typer.echo(f"contracts in {folder} not loaded: {exc.message}", err=True)
+        for problem in exc.problems:
+            typer.echo(f"  {problem}", err=True)
+        return
+    stored = [f"{item.contract_id} v{item.version}" for item in report.loaded + report.new_versions]
+    if stored:
+        typer.echo(f"contracts loaded from {folder}: {', '.join(stored)}")
 
 
 def announce_first_admin_key() -> str | None:
