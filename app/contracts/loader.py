@@ -71,6 +71,10 @@ _CODE = re.compile(r"^[0-9A-Z]{5}$")
 _MODIFIER = re.compile(r"^[0-9A-Z]{2}$")
 _ID = re.compile(CONTRACT_ID_PATTERN)
 CENTS = Decimal("0.01")
+# fee_schedule_rows stores rates as NUMERIC(12, 2); a number of more digits than
+# MAX_DIGITS is no rate or percent anyone means (and past 28 Decimal rounding fails)
+MAX_MONEY = Decimal("9999999999.99")
+MAX_DIGITS = 18
 
 # column lengths of contract_versions (models.py): longer values cannot be stored
 MAX_ID = 80
@@ -259,6 +263,9 @@ class _Reader:
         if node.tag == _BOOL or not _NUMBER.match(value):
             self.problem(_line(node), f"'{label}' must be a number, got '{value}'")
             return None
+        if _too_long(value):
+            self.problem(_line(node), f"'{label}' is too large a number")
+            return None
         return Decimal(value)
 
     def percent(
@@ -281,6 +288,9 @@ class _Reader:
             return None
         if value < 0:
             self.problem(_line(node), f"'{label}' must not be negative, got {value}")
+            return None
+        if value > MAX_MONEY:
+            self.problem(_line(node), f"'{label}' must be at most {MAX_MONEY:,}, got {value}")
             return None
         if value != value.quantize(CENTS):
             self.problem(_line(node), f"'{label}' has more than two decimals: {value}")
@@ -356,6 +366,11 @@ class _Reader:
             return None
         codes = [self.code(item, label) for item in items]
         return [code for code in codes if code is not None]
+
+
+def _too_long(number: str) -> bool:
+    """More than ``MAX_DIGITS`` digits (a number matched by ``_NUMBER``)."""
+    return sum(ch.isdigit() for ch in number) > MAX_DIGITS
 
 
 def _is_null(node: Node) -> bool:
@@ -823,6 +838,9 @@ def _rate(
         return None
     if amount < 0:
         problem(line, f"{column} rate {value} is negative")
+        return None
+    if _too_long(value) or amount > MAX_MONEY:
+        problem(line, f"{column} rate {value} is more than {MAX_MONEY:,}")
         return None
     if amount != amount.quantize(CENTS):
         problem(line, f"{column} rate {value} has more than two decimals")
