@@ -8,10 +8,12 @@ codes, unbalanced amounts (line, claim, payment) are warnings.
 
 ``pyx12.x12file.X12Reader`` is the tokenizer (notes/pyx12.md: its loop-aware
 validator is far too slow for the hot path, so ``validation.validate_835`` runs it
-apart). On top of it a small state machine follows the 835 loops (header, 1000A
-payer, 1000B payee, 2000, 2100 claim payment, 2110 service line, PLB) with one
-dict lookup per segment, and yields each claim payment when its loop ends, so memory
-does not grow with the number of claims:
+apart), through ``segments.SegmentReader``, which keeps its envelope handling but
+hands over each body segment's elements as plain strings. On top of it a small
+state machine follows the 835 loops (header, 1000A payer, 1000B payee, 2000, 2100
+claim payment, 2110 service line, PLB) with one dict lookup per segment, and yields
+each claim payment when its loop ends, so memory does not grow with the number of
+claims:
 
     for event in stream_835(data):   # TransactionStart, ClaimPayment..., TransactionEnd
         ...
@@ -31,7 +33,6 @@ from decimal import Decimal
 from typing import Any
 
 import pyx12.errors
-import pyx12.x12file
 
 from app.x12.errors import MAX_FINDINGS, X12Rejected
 from app.x12.schemas import (
@@ -48,6 +49,7 @@ from app.x12.segments import (
     KNOWN_835_VERSIONS,
     Delimiters,
     Prepared,
+    SegmentReader,
     TextSource,
     decode,
     parse_amount,
@@ -203,7 +205,6 @@ class _Reader:
         self.line: ServiceLine | None = None
         self.shift: tuple[Decimal, Decimal, str | None, Decimal | None] | None = None
         self.alt_component: str | None = None
-        self.join = self.delims.component.join
         self.file_counts: Counter[str] = Counter()
         self.rem_counts: Counter[str] = Counter()
         self.handlers: dict[str, Callable[[list[Any]], None]] = {
@@ -248,7 +249,7 @@ class _Reader:
                     )
                     break
                 self.use(prepared)
-            reader = pyx12.x12file.X12Reader(TextSource(self.text))
+            reader = SegmentReader(TextSource(self.text))
             # the reader holds the text now; nothing else keeps a copy of it
             self.text = ""
             self.stream._prepared.text = ""
@@ -267,36 +268,34 @@ class _Reader:
         """Delimiters and text of the next interchange; its ISA warnings located."""
         self.delims = prepared.delimiters
         self.text = prepared.text
-        self.join = self.delims.component.join
         self.alt_component = None
         for finding in prepared.warnings:
             number = self.n + 1 if finding.segment_number else None
             self.stream.warnings.append(dataclasses.replace(finding, segment_number=number))
 
-    def read(self, reader: pyx12.x12file.X12Reader) -> Iterator[Event]:
+    def read(self, reader: SegmentReader) -> Iterator[Event]:
         """One interchange's segments through the state machine."""
-        segments = iter(reader)
+        segments = reader.segments()
         handlers = self.handlers
         out = self.out
         errors = self.errors
         while True:
             try:
-                seg = next(segments)
+                sid, els = next(segments)
             except StopIteration:
                 break
             except (pyx12.errors.X12Error, pyx12.errors.EngineError, IndexError, ValueError):
                 self.error(f"segment {self.n + 1} cannot be read", code="unreadable", next_=True)
                 break
             self.n += 1
-            sid = seg.seg_id or ""
             self.sid = sid
             handler = handlers.get(sid)
             if handler is not None and self.reading:
-                handler(seg.elements)
+                handler(els)
             elif handler is None:
-                self.on_other(seg.elements)
+                self.on_other(els)
             elif sid in _ENVELOPE:
-                handler(seg.elements)
+                handler(els)
             elif self.st is None:
                 self.outside()
             # else: a segment of a transaction set that is skipped
@@ -404,35 +403,29 @@ class _Reader:
                 target.append(Finding(f"{extra} more warnings of this kind", code=code))
         counts.clear()
 
-    def values(self, els: list[Any]) -> list[str]:
-        """The segment's elements as written (``v[0]`` is CLP01), padded with "" to
-        ``_PADDED`` entries so handlers index without bounds checks. A simple element
-        holding the component separator as data is joined back together."""
-        join = self.join
-        values: list[str] = [
-            c.elements[0].value if len(c.elements) == 1 else join([p.value for p in c.elements])
-            for c in els
-        ]
-        if len(values) < _PADDED:
-            values.extend(_PAD[len(values) :])
-        return values
+    @staticmethod
+    def values(els: list[str]) -> list[str]:
+        """The segment's elements as written (``v[0]`` is CLP01; a composite is one
+        string), padded with "" to ``_PADDED`` entries so handlers index without
+        bounds checks."""
+        if len(els) < _PADDED:
+            return els + _PAD[len(els) :]
+        return els
 
-    def pair(self, els: list[Any]) -> list[str]:
+    def pair(self, els: list[str]) -> list[str]:
         """The first two elements only: the frequent DTM, REF, AMT and LQ need no
         more, and this skips building the whole padded list."""
         if len(els) == 2:
-            first, second = els[0].elements, els[1].elements
-            if len(first) == 1 and len(second) == 1:
-                return [first[0].value, second[0].value]
+            return els
         return self.values(els)
 
-    def parts(self, els: list[Any], index: int) -> list[str]:
+    def parts(self, els: list[str], index: int) -> list[str]:
         """Composite element ``index`` as its components. A component separator in the
         body other than ISA16 (``HC>64483`` under ``:``) is read, with a warning,
         when the first component is a two-character qualifier."""
         if index >= len(els):
             return []
-        values: list[str] = [p.value for p in els[index].elements]
+        values: list[str] = els[index].split(self.delims.component)
         if len(values) == 1:
             value = values[0]
             alt = self.alt_component
