@@ -765,6 +765,8 @@ def ingest_file(
     remittance. A file already stored by its bytes, or adding no new claim payment,
     answers ``duplicate`` with the original file's summary and stores nothing."""
     content_hash = hashlib.sha256(data).hexdigest()
+    # one file at a time, so reversals and duplicates see what was stored before them
+    repository.lock_for_ingest(session)
     pricer: _Pricer | None = None
     for attempt in (1, 2):
         stored = repository.file_by_hash(session, content_hash)
