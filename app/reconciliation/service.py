@@ -1405,6 +1405,14 @@ def delete_file(session: Session, *, file_id: uuid.UUID | str, actor: Actor) -> 
     file = repository.file_row(session, _parse_id(file_id))
     if file is None or file.status != "processed":
         raise NotFound("no such file")
+    if actor.is_scoped:
+        # a key limited to practices deletes only files wholly of its practices;
+        # other practices' files do not exist for it
+        practices = set(file.practice_keys)
+        if not practices & actor.practices:
+            raise NotFound("no such file")
+        if not practices <= actor.practices:
+            raise Forbidden("this file also holds other practices' remittances")
     if repository.filed_results_of_file(session, file.id):
         raise Conflict("a filed dispute packet holds results of this file: it cannot be deleted")
     unreversed = repository.claims_reversed_by_file(session, file.id)
