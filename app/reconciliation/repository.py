@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -86,11 +87,15 @@ def insert_rows(session: Session, model: type[Any], rows: list[dict[str, Any]]) 
         session.execute(insert(table), rows)
         return
     statement, converters = writer
-    names = tuple(rows[0])
-    values = [
-        tuple([v if c is None else c(v) for v, c in zip(map(row.__getitem__, names), converters)])
-        for row in rows
-    ]
+    get = itemgetter(*writer_names) if len(writer_names := tuple(rows[0])) > 1 else None
+    values: list[list[Any]] = []
+    for row in rows:
+        value = list(get(row)) if get is not None else [row[writer_names[0]]]
+        for index, convert, nullable in converters:
+            item = value[index]
+            if item is not None or not nullable:
+                value[index] = convert(item)
+        values.append(value)
     driver = connection.connection.driver_connection
     try:
         if dialect.name == "postgresql":
@@ -107,19 +112,21 @@ def insert_rows(session: Session, model: type[Any], rows: list[dict[str, Any]]) 
 
 
 _Converter = Callable[[Any], Any] | None
-_WRITERS: dict[tuple[str, str, tuple[str, ...]], tuple[str, list[_Converter]] | None] = {}
+# (index of the value in the row, its converter, whether None skips the converter)
+_Converters = list[tuple[int, Callable[[Any], Any], bool]]
+_WRITERS: dict[tuple[str, str, tuple[str, ...]], tuple[str, _Converters] | None] = {}
 
 
 def _writer(
     table: Table, dialect: Dialect, names: tuple[str, ...]
-) -> tuple[str, list[_Converter]] | None:
+) -> tuple[str, _Converters] | None:
     """The statement and per-column value converters of a fast insert of ``names``
     into ``table`` (cached); None when the Core INSERT must do it (another database,
     or a column left out that has a default to apply)."""
     key = (table.name, dialect.name, names)
     if key in _WRITERS:
         return _WRITERS[key]
-    writer: tuple[str, list[_Converter]] | None = None
+    writer: tuple[str, _Converters] | None = None
     columns = table.columns
     complete = all(c.name in names for c in columns if c.default is not None)
     if dialect.name in ("postgresql", "sqlite") and complete and set(names) <= set(columns.keys()):
@@ -130,7 +137,14 @@ def _writer(
         else:
             marks = ", ".join("?" for _ in names)
             statement = f"INSERT INTO {quote(table.name)} ({column_list}) VALUES ({marks})"
-        writer = (statement, [_converter(columns[name].type, dialect) for name in names])
+        converters: _Converters = []
+        for index, name in enumerate(names):
+            kind = columns[name].type
+            convert = _converter(kind, dialect)
+            if convert is not None:
+                # JSON turns None into 'null' as the JSON type does; the rest keep NULL
+                converters.append((index, convert, not isinstance(kind, JSON)))
+        writer = (statement, converters)
     _WRITERS[key] = writer
     return writer
 
