@@ -201,7 +201,7 @@ def file_packet(
     "/{packet_id}/outcome",
     response_model=Packet,
     summary="Record the outcome of a filed packet",
-    responses=errors(403, 404, 409),
+    responses=errors(400, 403, 404, 409),  # 400: a body that is not JSON
 )
 def record_packet_outcome(
     request: Request,

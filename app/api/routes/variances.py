@@ -143,7 +143,7 @@ def list_variances(
     "/{result_id}/outcome",
     response_model=PricingResultRead,
     summary="Record a dispute outcome for one result",
-    responses=errors(403, 404, 409),
+    responses=errors(400, 403, 404, 409),  # 400: a body that is not JSON
 )
 def record_outcome(
     request: Request,
