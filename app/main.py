@@ -7,10 +7,12 @@ spec/interfaces.md ("HTTP API"); STYLE.md ("Errors", "Keep adapters thin").
 from __future__ import annotations
 
 import importlib.util
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from sqlalchemy import Engine
 
 from app import __version__
 from app.access.keys import key_pepper
@@ -20,6 +22,9 @@ from app.api.routes import contracts, disputes, health, remittances, variances
 from app.config import Settings, get_settings
 from app.db import session as db_session
 from app.db.migrate import ensure_schema
+from app.jobs.queue import JobDispatcher
+
+logger = logging.getLogger(__name__)
 
 DESCRIPTION = """\
 Upload 835 remittances (ERA), see every service line repriced against the practice's
@@ -46,14 +51,38 @@ DOCS_URL = "/docs"
 OPENAPI_URL = "/openapi.json"
 
 
+def start_jobs() -> JobDispatcher | None:
+    """The background work of this process (app/jobs/queue.py): on PostgreSQL a
+    procrastinate client that defers jobs to ``era-recon worker`` processes, on SQLite
+    the in-process worker thread. Only over an engine: a test that binds the sessions
+    to its own connection gets none. A failure to start leaves the files pending for
+    the workers' periodic sweep, never the API down."""
+    bind = db_session.SessionLocal.kw.get("bind")
+    if not isinstance(bind, Engine):
+        return None
+    jobs = JobDispatcher(bind.url.render_as_string(hide_password=False))
+    try:
+        jobs.start()
+    except Exception:  # an adapter edge: the API serves without a job client
+        logger.warning("background jobs could not be started; the workers' sweep will run them")
+        return None
+    return jobs
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app_: FastAPI) -> AsyncIterator[None]:
         if db_session.SessionLocal.kw.get("bind") is None:
             ensure_schema(db_session.configure(settings.database_url))
-        yield
+        app_.state.jobs = start_jobs()
+        try:
+            yield
+        finally:
+            if app_.state.jobs is not None:
+                app_.state.jobs.stop()
+                app_.state.jobs = None
 
     app = FastAPI(
         title="era-recon",

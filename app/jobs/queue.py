@@ -41,8 +41,6 @@ VALIDATION_BATCH = 5
 
 WORKER_ACTOR = Actor(name="background worker", role=Role.ADMIN)
 
-blueprint = procrastinate.Blueprint()
-
 
 def run_pending_validation(limit: int = VALIDATION_BATCH) -> int:
     """Validate up to ``limit`` files waiting for pyx12's full validation; returns how
@@ -61,25 +59,33 @@ def run_reprice(contract_id: str | None, since: date | None) -> dict[str, Any]:
     return report.model_dump(mode="json")
 
 
-@blueprint.task(name="validate_pending", queue=VALIDATION_QUEUE, retry=3)
-def validate_pending_task() -> int:
-    validated = run_pending_validation()
-    if validated == VALIDATION_BATCH:
-        # more may be waiting: chain another job rather than hold one worker for long
-        validate_pending_task.defer()
-    return validated
+def _tasks() -> procrastinate.Blueprint:
+    """The jobs, on a blueprint of their own for each app: procrastinate renames the
+    tasks of a blueprint in place when an app adds them under a namespace, so a
+    shared blueprint added to a second app in the same process (the API's job
+    client, a worker, a test) would register ``era:era:…`` names that no deferred
+    job matches."""
+    blueprint = procrastinate.Blueprint()
 
+    @blueprint.task(name="validate_pending", queue=VALIDATION_QUEUE, retry=3)
+    def validate_pending_task() -> int:
+        validated = run_pending_validation()
+        if validated == VALIDATION_BATCH:
+            # more may be waiting: chain another job rather than hold one worker for long
+            validate_pending_task.defer()
+        return validated
 
-@blueprint.periodic(cron="* * * * *", periodic_id="validation-sweep")
-@blueprint.task(name="validation_sweep", queue=VALIDATION_QUEUE)
-def validation_sweep_task(timestamp: int) -> int:
-    """Every minute: validate what a crash or a lost job may have left pending."""
-    return run_pending_validation()
+    @blueprint.periodic(cron="* * * * *", periodic_id="validation-sweep")
+    @blueprint.task(name="validation_sweep", queue=VALIDATION_QUEUE)
+    def validation_sweep_task(timestamp: int) -> int:
+        """Every minute: validate what a crash or a lost job may have left pending."""
+        return run_pending_validation()
 
+    @blueprint.task(name="reprice", queue=REPRICE_QUEUE)
+    def reprice_task(contract_id: str | None = None, since: str | None = None) -> dict[str, Any]:
+        return run_reprice(contract_id, date.fromisoformat(since) if since else None)
 
-@blueprint.task(name="reprice", queue=REPRICE_QUEUE)
-def reprice_task(contract_id: str | None = None, since: str | None = None) -> dict[str, Any]:
-    return run_reprice(contract_id, date.fromisoformat(since) if since else None)
+    return blueprint
 
 
 def libpq_conninfo(database_url: str) -> str:
@@ -92,7 +98,7 @@ def procrastinate_app(database_url: str) -> procrastinate.App:
     app = procrastinate.App(
         connector=procrastinate.PsycopgConnector(conninfo=libpq_conninfo(database_url)),
     )
-    app.add_tasks_from(blueprint, namespace="era")
+    app.add_tasks_from(_tasks(), namespace="era")
     return app
 
 

@@ -254,6 +254,10 @@ def upload(
                     validate_inline_lines=settings.validate_inline_lines,
                 )
                 results.append(_upload_result(session, outcome=outcome, actor=actor, as_of=as_of))
+            summary = outcome.summary
+            jobs = getattr(request.app.state, "jobs", None)
+            if jobs is not None and summary is not None and summary.validation_status == "pending":
+                jobs.validation_pending()  # committed: get a worker on its full validation
         except X12Rejected as exc:
             results.append(
                 {

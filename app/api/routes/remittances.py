@@ -13,7 +13,7 @@ import uuid
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from app.api.deps import AdminUser, CurrentUser, SessionDep, SettingsDep, Uploader
@@ -108,6 +108,7 @@ def upload_remittance(
     actor: Uploader,
     settings: SettingsDep,
     upload: Annotated[UploadedFile, Depends(uploaded_835)],
+    background: BackgroundTasks,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """Parse, store and reprice one 835 file. A key limited to practices may only
@@ -121,6 +122,11 @@ def upload_remittance(
             actor=actor,
             validate_inline_lines=settings.validate_inline_lines,
         )
+        jobs = getattr(request.app.state, "jobs", None)
+        pending = result.summary is not None and result.summary.validation_status == "pending"
+        if jobs is not None and pending and result.status == "processed":
+            # background tasks run after the answer, so after the session has committed
+            background.add_task(jobs.validation_pending)
         return _file_answer(result)
 
     return idempotent(
