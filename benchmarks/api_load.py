@@ -1,0 +1,240 @@
+"""Upload latency and throughput of ``POST /v1/remittances`` against a real server.
+
+    python benchmarks/api_load.py                    # 4 clients, 2,000 files, ≤ 60 s
+    python benchmarks/api_load.py --clients 8 --requests 4000 --workers 2
+
+What it does, start to end, and cleans up after itself:
+
+1. creates a throw-away PostgreSQL database (``BENCH_PG_ADMIN``, default
+   ``postgresql://root@127.0.0.1:5432/postgres``) and runs ``era-recon db upgrade``;
+2. loads the sample contracts (``era-recon contracts load contracts``) and makes a
+   key with ``era-recon keys create --role clearinghouse --json``;
+3. starts ``era-recon serve --workers N`` on 127.0.0.1, on a free port;
+4. POSTs distinct one-claim 835 files (each its own trace number and claim id, so
+   each is stored, repriced and validated inline by pyx12) from ``--clients``
+   concurrent httpx clients, loopback only, until ``--requests`` files are sent or
+   ``--seconds`` have passed; a few warm-up files per client are not counted;
+5. prints p50/p95/p99 latency and files/s against the targets (p95 < 50 ms,
+   ≥ 100 files/s), then stops the server and drops the database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import psycopg
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+
+from gen835 import generate_835  # noqa: E402
+
+PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN", "postgresql://root@127.0.0.1:5432/postgres")
+TARGET_P95_MS = 50.0
+TARGET_FILES_PER_S = 100.0
+WARMUP_PER_CLIENT = 10
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _era_recon(env: dict[str, str], *args: str) -> str:
+    out = subprocess.run(
+        [sys.executable, "-m", "app.cli.main", *args],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+    )
+    return out.stdout
+
+
+class Files:
+    """Distinct one-claim files from one template: trace number and claim id vary."""
+
+    def __init__(self) -> None:
+        self._template = generate_835(1, trace_number="TRACE00000000")
+        assert b"CLP*PA000001*" in self._template
+        self._next = 0
+        self._lock = threading.Lock()
+
+    def take(self) -> bytes:
+        with self._lock:
+            self._next += 1
+            n = self._next
+        return self._template.replace(b"TRACE00000000", f"LOAD{n:09d}".encode()).replace(
+            b"CLP*PA000001*", f"CLP*LD{n:09d}*".encode()
+        )
+
+
+def _client(
+    base: str,
+    secret: str,
+    files: Files,
+    stop: threading.Event,
+    budget: list[int],
+    lock: threading.Lock,
+    latencies: list[float],
+    spans: list[tuple[float, float]],
+    failures: list[str],
+) -> None:
+    headers = {"Authorization": f"Bearer {secret}", "Content-Type": "application/edi-x12"}
+    with httpx.Client(base_url=base, headers=headers, timeout=30) as client:
+        for _ in range(WARMUP_PER_CLIENT):
+            client.post("/v1/remittances", content=files.take())
+        while not stop.is_set():
+            with lock:
+                if budget[0] <= 0:
+                    return
+                budget[0] -= 1
+            body = files.take()
+            start = time.perf_counter()
+            response = client.post("/v1/remittances", content=body)
+            elapsed = time.perf_counter() - start
+            if response.status_code != 201:
+                failures.append(f"{response.status_code}: {response.text[:200]}")
+            latencies.append(elapsed)
+            spans.append((start, start + elapsed))
+
+
+def _percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))
+    return ordered[index]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--workers", type=int, default=2, help="era-recon serve --workers")
+    args = parser.parse_args()
+
+    name = f"erarecon_load_{os.getpid()}_{int(time.time())}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "DATABASE_URL": f"{url}/{name}",
+        "ERA_RECON_CONTRACTS": str(ROOT / "contracts"),
+        "ERA_RECON_SECRET_KEY": "api-load-benchmark",
+        "ERA_RECON_LOG_LEVEL": "WARNING",
+    }
+    server: subprocess.Popen[bytes] | None = None
+    try:
+        _era_recon(env, "db", "upgrade")
+        _era_recon(env, "contracts", "load", str(ROOT / "contracts"))
+        secret = json.loads(
+            _era_recon(env, "keys", "create", "--role", "clearinghouse", "--name", "load", "--json")
+        )["key"]
+        port = _free_port()
+        server = subprocess.Popen(
+            [sys.executable, "-m", "app.cli.main", "serve", "--host", "127.0.0.1"]
+            + ["--port", str(port), "--workers", str(args.workers)],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise SystemExit("the server did not start")
+            time.sleep(0.2)
+
+        files = Files()
+        stop = threading.Event()
+        lock = threading.Lock()
+        budget = [args.requests]
+        latencies: list[float] = []
+        spans: list[tuple[float, float]] = []
+        failures: list[str] = []
+        threads = [
+            threading.Thread(
+                target=_client,
+                args=(base, secret, files, stop, budget, lock, latencies, spans, failures),
+            )
+            for _ in range(args.clients)
+        ]
+        started = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        limit = started + args.seconds
+        while any(t.is_alive() for t in threads) and time.perf_counter() < limit:
+            time.sleep(0.1)
+        stop.set()
+        for thread in threads:
+            thread.join(30)
+        wall = time.perf_counter() - started
+        count = len(latencies)
+        if not count:
+            raise SystemExit("no request was measured")
+        # throughput over the counted requests only (each client warmed up first)
+        window = max(end for _, end in spans) - min(start for start, _ in spans)
+        ms = [x * 1000 for x in latencies]
+        rate = count / window if window else 0.0
+        p50, p95, p99 = (_percentile(ms, p) for p in (50, 95, 99))
+        print(
+            f"POST /v1/remittances, one-claim files: {args.clients} clients, "
+            f"serve --workers {args.workers}, {count} files in {wall:.1f} s "
+            f"(+{WARMUP_PER_CLIENT * args.clients} warm-up); python "
+            f"{sys.version.split()[0]}, {os.cpu_count()} cores"
+        )
+        print(
+            f"latency ms: p50 {p50:.1f}  p95 {p95:.1f}  p99 {p99:.1f}  "
+            f"mean {statistics.fmean(ms):.1f}  max {max(ms):.1f}"
+        )
+        print(f"throughput: {rate:.1f} files/s; failures: {len(failures)}")
+        for failure in failures[:3]:
+            print(f"  {failure}")
+        p95_ok = p95 < TARGET_P95_MS
+        rate_ok = rate >= TARGET_FILES_PER_S
+        print(
+            f"target p95 < {TARGET_P95_MS:.0f} ms: "
+            + ("met" if p95_ok else f"MISSED by {p95 - TARGET_P95_MS:.1f} ms")
+        )
+        print(
+            f"target ≥ {TARGET_FILES_PER_S:.0f} files/s: "
+            + ("met" if rate_ok else f"MISSED by {TARGET_FILES_PER_S - rate:.1f} files/s")
+        )
+        return 0 if p95_ok and rate_ok and not failures else 1
+    finally:
+        if server is not None and server.poll() is None:
+            os.killpg(server.pid, signal.SIGTERM)
+            try:
+                server.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(server.pid, signal.SIGKILL)
+                server.wait(10)
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
