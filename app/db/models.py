@@ -374,6 +374,10 @@ class PricingResult(Base):
             "dispute_deadline",
         ),
         Index("ix_pricing_results_payment_date", "payment_date"),
+        # the variance list's order (earliest deadline first, undated last): a page is
+        # read off this index instead of sorting every result (reconciliation
+        # repository.page_variances)
+        Index("ix_pricing_results_deadline_order", "dispute_deadline", "id"),
     )
 
 
