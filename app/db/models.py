@@ -179,6 +179,10 @@ class ClaimPayment(Base):
             "claim_id",
             "payer_claim_number",
         ),
+        # reversal matching of each ingest batch looks claims up by CLP01 among the
+        # payer's (repository.related_claims): without it every batch scans all the
+        # payer's stored claims
+        Index("ix_claim_payments_claim_id", "claim_id", "payer_id"),
     )
 
 
