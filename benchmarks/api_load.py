@@ -45,6 +45,7 @@ PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN", "postgresql://root@127.0.0.1:543
 TARGET_P95_MS = 50.0
 TARGET_FILES_PER_S = 100.0
 WARMUP_PER_CLIENT = 10
+ERA_RECON = (sys.executable, "-c", "from app.cli.main import main; main()")
 
 
 def _free_port() -> int:
@@ -55,7 +56,7 @@ def _free_port() -> int:
 
 def _era_recon(env: dict[str, str], *args: str) -> str:
     out = subprocess.run(
-        [sys.executable, "-m", "app.cli.main", *args],
+        [*ERA_RECON, *args],
         check=True,
         capture_output=True,
         text=True,
@@ -148,7 +149,7 @@ def main() -> int:
         )["key"]
         port = _free_port()
         server = subprocess.Popen(
-            [sys.executable, "-m", "app.cli.main", "serve", "--host", "127.0.0.1"]
+            [*ERA_RECON, "serve", "--host", "127.0.0.1"]
             + ["--port", str(port), "--workers", str(args.workers)],
             cwd=ROOT,
             env=env,
