@@ -21,7 +21,7 @@ from sqlalchemy import text
 from benchmarks.gen835 import generate_835
 from tests.reliability.pg import engine_for, throwaway_database
 
-CLAIMS = 2500  # 7,500 service lines: a few seconds of writing, batches of 500 claims
+CLAIMS = 3000  # 9,000 service lines: seconds of writing, in batches of 500 claims
 FILE_TABLES = (
     "era_files",
     "remittances",
@@ -56,22 +56,26 @@ def _counts(engine) -> dict[str, int]:
         }
 
 
-def _writing(engine, database: str) -> bool:
-    """Whether a backend of ``database`` is inside a transaction that has written
-    rows of the file (its current or last statement an INSERT into a file table)."""
+def _activity(engine, database: str) -> tuple[bool, float]:
+    """(whether a backend of ``database`` is writing rows of the file — INSERT or COPY
+    — the age in seconds of its open transaction); a backend idle in its transaction
+    shows its last statement."""
     with engine.connect() as conn:
         rows = conn.execute(
             text(
-                "SELECT query FROM pg_stat_activity WHERE datname = :db "
+                "SELECT query, extract(epoch FROM now() - xact_start) AS age "
+                "FROM pg_stat_activity WHERE datname = :db "
                 "AND pid <> pg_backend_pid() AND xact_start IS NOT NULL"
             ),
             {"db": database},
         ).all()
-    return any(
-        row.query.lstrip().upper().startswith("INSERT INTO")
-        and any(t in row.query for t in ("claim_payments", "service_lines", "pricing_results"))
+    tables = ("claim_payments", "service_lines", "adjustments", "pricing_results")
+    inserting = any(
+        row.query.lstrip().upper().startswith(("INSERT INTO", "COPY "))
+        and any(table in row.query for table in tables)
         for row in rows
     )
+    return inserting, max((float(row.age) for row in rows), default=0.0)
 
 
 def test_sigkill_mid_file_stores_nothing_and_a_retry_stores_it_whole(tmp_path: Path) -> None:
@@ -83,15 +87,18 @@ def test_sigkill_mid_file_stores_nothing_and_a_retry_stores_it_whole(tmp_path: P
         try:
             process = _ingest(url, path)
             deadline = time.monotonic() + 60
-            seen_writes = 0
+            seen_insert = False
+            age = 0.0
             while time.monotonic() < deadline and process.poll() is None:
-                if _writing(engine, str(database)):
-                    seen_writes += 1
-                    if seen_writes >= 3:  # well into the file: several batches written
-                        break
-                time.sleep(0.05)
+                inserting, age = _activity(engine, str(database))
+                seen_insert = seen_insert or inserting
+                # rows written, and well into the file: batches of it are written
+                if seen_insert and age >= 0.5:
+                    break
+                time.sleep(0.02)
             assert process.poll() is None, "ingest finished before it could be killed"
-            assert seen_writes >= 3, "ingest was never seen writing rows"
+            assert seen_insert, "ingest was never seen writing rows"
+            assert age >= 0.5
             process.send_signal(signal.SIGKILL)
             process.wait(timeout=30)
             assert process.returncode == -signal.SIGKILL
