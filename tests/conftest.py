@@ -59,7 +59,7 @@ def connection(engine: Engine) -> Iterator[Connection]:
         yield conn
     finally:
         db_session.SessionLocal.configure(
-            bind=engine, join_transaction_mode="conservative_savepoint"
+            bind=engine, join_transaction_mode="conditional_savepoint"
         )
         if outer.is_active:
             outer.rollback()
