@@ -237,6 +237,29 @@ def remittance_by_trace(
 # ------------------------------------------------------------------------ reversals
 
 
+def claim_ids_with_reversals(session: Session, claim_ids: Sequence[str]) -> set[str]:
+    """The CLP01s among ``claim_ids`` that already have a reversal (CLP02 22) or a
+    reversed payment stored: the only ones whose new payments can take part in
+    reversal matching or recovery. One indexed look-up per chunk (CLP01 index),
+    instead of reading every related payment of every claim of a batch."""
+    found: set[str] = set()
+    for chunk in _chunks(sorted(set(claim_ids))):
+        found.update(
+            session.scalars(
+                select(ClaimPayment.claim_id)
+                .where(
+                    ClaimPayment.claim_id.in_(chunk),
+                    or_(
+                        ClaimPayment.status_code == "22",
+                        ClaimPayment.reversed_by_id.is_not(None),
+                    ),
+                )
+                .distinct()
+            )
+        )
+    return found
+
+
 def related_claims(
     session: Session, *, payer_ids: Sequence[str | None], claim_ids: Sequence[str]
 ) -> list[Any]:

@@ -444,11 +444,18 @@ class _FileIngest:
         claim_ids = self._write_claims(new)
         self._price(new, claim_ids)
         if new:
+            # only claims with a reversal in their history can link or recover: the
+            # batch's own reversals, and CLP01s with a reversal or a reversed payment
+            # stored (this batch's included, as it is written already)
+            involved = repository.claim_ids_with_reversals(
+                self.session, [p.claim.claim_id for p in new if not p.claim.is_reversal]
+            )
             link_reversals(
                 self.session,
                 keys={
                     (p.state.remittance.payer_id, p.state.remittance.practice_key, p.claim.claim_id)
                     for p in new
+                    if p.claim.is_reversal or p.claim.claim_id in involved
                 },
                 new_claim_ids=set(claim_ids),
                 actor=self.actor,

@@ -170,3 +170,29 @@ def test_recovery_when_the_corrected_payment_arrives_after_the_reversal(
 
     e2b = results_by_lcn(session)["E2B"]
     assert (e2b.status, e2b.recovered_amount) == ("recovered", Decimal("31.00"))
+
+
+def test_only_claims_with_a_reversal_in_their_history_are_matched(
+    session: Session, contract: None, ingest: Ingest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reversal matching reads related payments only for the CLP01s that can link or
+    recover — a batch's reversals and claims with a reversal stored — so ingest does
+    not slow down with every payment already stored."""
+    from app.reconciliation import repository
+
+    asked: list[list[str]] = []
+    related = repository.related_claims
+
+    def spy(session: Session, **kwargs: object) -> list[object]:
+        asked.append(list(kwargs["claim_ids"]))  # type: ignore[call-overload]
+        return related(session, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(repository, "related_claims", spy)
+
+    ingest(era([e2()], trace="T1", payment_date="20260615"))
+    assert asked == []  # a plain payment: nothing to match
+    ingest(era([reversal_of_e2()], trace="T2", payment_date="20260720"))
+    assert asked == [["E2"]]
+    ingest(era([e2(paid_64493="155.00")], trace="T3", payment_date="20260801"))
+    assert asked[-1] == ["E2"]  # the corrected payment of a reversed claim
+    assert claim_by_trace(session, "T1").reversed_by_id == claim_by_trace(session, "T2").id
