@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import uuid
+import zlib
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 from decimal import Decimal
@@ -186,17 +187,41 @@ def update_remittance(session: Session, remittance_id: uuid.UUID, values: dict[s
 # ----------------------------------------------------------------------- duplicates
 
 
-# pg_advisory_xact_lock key held by every ingest's transaction (any number; "ERA1")
+# pg_advisory_xact_lock namespace of ingest's locks ("ERA1"), and how many buckets
+# the claims are spread over: enough that small uploads of different claims rarely
+# meet, few enough that a large file's "every bucket" stays well inside PostgreSQL's
+# shared lock table (max_locks_per_transaction × max_connections)
 INGEST_LOCK = 0x45524131
+INGEST_LOCK_BUCKETS = 64
 
 
-def lock_for_ingest(session: Session) -> None:
-    """Make ingests take turns until their transaction ends (PostgreSQL). Under READ
-    COMMITTED two files ingested at once do not see each other's claims, so a
-    reversal racing its original would link to nothing. SQLite needs nothing: its
-    writers already take turns (``BEGIN IMMEDIATE``, db/session.py)."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": INGEST_LOCK})
+def lock_bucket(key: str) -> int:
+    return zlib.crc32(key.encode()) % INGEST_LOCK_BUCKETS
+
+
+def lock_for_ingest(session: Session, keys: Iterable[str] | None) -> None:
+    """Make ingests that touch the same claims take turns until their transaction
+    ends (PostgreSQL). Under READ COMMITTED two files ingested at once do not see each
+    other's rows, so a reversal racing its original would link to nothing; a file
+    therefore locks the buckets of its claims' keys (payer, payee, CLP01) and its
+    traces, or every bucket when ``keys`` is None (a large file, not pre-read). Every
+    transaction takes all its locks at once in ascending order, so two ingests never
+    deadlock. SQLite needs nothing: its writers already take turns (``BEGIN
+    IMMEDIATE``, db/session.py)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    if keys is None:
+        buckets = list(range(INGEST_LOCK_BUCKETS))
+    else:
+        buckets = sorted({lock_bucket(key) for key in keys})
+    if buckets:
+        session.execute(
+            text(
+                "SELECT pg_advisory_xact_lock(:space, bucket) "
+                "FROM unnest(CAST(:buckets AS integer[])) AS bucket"
+            ),
+            {"space": INGEST_LOCK, "buckets": buckets},
+        )
 
 
 def file_by_hash(session: Session, content_hash: str) -> Any | None:

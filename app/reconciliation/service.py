@@ -56,6 +56,7 @@ from app.repricing.engine import date_of_service, price_claim
 from app.repricing.schemas import LineResult
 from app.x12 import schemas as x12
 from app.x12.errors import X12Rejected
+from app.x12.reader import parse_835
 
 logger = logging.getLogger(__name__)
 
@@ -757,6 +758,33 @@ def _full_validation(data: bytes) -> tuple[str, list[dict[str, Any]]]:
     return "done", [f.as_dict() for f in findings]
 
 
+# files up to this size are read once more, before storing, to lock just their
+# claims; larger ones lock every bucket (re-reading them would cost more than waiting)
+PRE_READ_BYTES = 256 * 1024
+
+
+def _lock_keys(data: bytes) -> list[str] | None:
+    """The keys a file's ingest locks (``repository.lock_for_ingest``): per claim
+    payment its payer, payee and CLP01 — what reversal matching and duplicates
+    compare — and per remittance its payer and trace (a PLB-only remittance is a
+    duplicate by those). None, to lock everything, for a large file; [] for a file
+    that cannot be read (it is rejected without storing anything)."""
+    if len(data) > PRE_READ_BYTES:
+        return None
+    try:
+        parsed = parse_835(data)
+    except X12Rejected:
+        return []
+    keys: list[str] = []
+    for remittance in parsed.remittances:
+        keys.append(f"trace|{remittance.payer_id}|{remittance.trace_number}")
+        keys.extend(
+            f"claim|{remittance.payer_id}|{remittance.practice_key}|{claim.claim_id}"
+            for claim in remittance.claims
+        )
+    return keys
+
+
 def ingest_file(
     session: Session,
     *,
@@ -772,8 +800,9 @@ def ingest_file(
     remittance. A file already stored by its bytes, or adding no new claim payment,
     answers ``duplicate`` with the original file's summary and stores nothing."""
     content_hash = hashlib.sha256(data).hexdigest()
-    # one file at a time, so reversals and duplicates see what was stored before them
-    repository.lock_for_ingest(session)
+    # files touching the same claims take turns, so reversals and duplicates see
+    # what was stored before them
+    repository.lock_for_ingest(session, _lock_keys(data))
     pricer: _Pricer | None = None
     for attempt in (1, 2):
         stored = repository.file_by_hash(session, content_hash)
