@@ -30,9 +30,13 @@ def loaded(connection, examples: Path) -> None:
             "ingest",
             str(examples / "prairie-2026-06-15.835"),
             str(examples / "prairie-2026-07-20-reversal.835"),
+            str(examples / "prairie-2026-06-15.835"),  # again: a duplicate adds nothing
+            "--json",
         ],
     )
     assert result.exit_code == 0, result.output
+    statuses = [f["status"] for f in json.loads(result.stdout)["files"]]
+    assert statuses == ["processed", "processed", "duplicate"]
 
 
 def test_worked_example_end_to_end(loaded: None, examples: Path) -> None:
