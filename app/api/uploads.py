@@ -6,6 +6,9 @@ otherwise the body is counted chunk by chunk as it arrives and refused the momen
 passes the limit, so a client streaming gigabytes costs us at most the limit. A
 multipart body is parsed as it streams (file parts spool to disk past 1 MB); its
 envelope may add ``MULTIPART_SLACK`` bytes to the limit.
+
+The web upload form reads its body with the same ``read_form`` (docs/web.md "Upload
+size"), bounded by the per-file limit times the files a form may hold.
 """
 
 from __future__ import annotations
@@ -14,8 +17,8 @@ from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 
 from fastapi import Request
-from starlette.datastructures import UploadFile
-from starlette.formparsers import MultiPartException, MultiPartParser
+from starlette.datastructures import FormData, UploadFile
+from starlette.formparsers import FormParser, MultiPartException, MultiPartParser
 
 from app.api.errors import PayloadTooLarge, UnsupportedMediaType
 from app.errors import InvalidInput
@@ -25,6 +28,7 @@ RAW_TYPES = frozenset(
     {"application/edi-x12", "application/edi", "text/plain", "application/octet-stream", ""}
 )
 MULTIPART = "multipart/form-data"
+URLENCODED = "application/x-www-form-urlencoded"
 
 
 @dataclass(slots=True, frozen=True)
@@ -37,47 +41,72 @@ def media_type(request: Request) -> str:
     return request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
 
 
-def _too_large(limit: int) -> PayloadTooLarge:
+def too_large(limit: int) -> PayloadTooLarge:
     megabytes = limit // (1024 * 1024)
     return PayloadTooLarge(f"the upload is larger than {megabytes} MB (ERA_RECON_MAX_UPLOAD_MB)")
 
 
-def _check_declared_length(request: Request, limit: int) -> None:
+def _check_declared_length(request: Request, limit: int, refusal: PayloadTooLarge) -> None:
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise _too_large(limit)
+        raise refusal
 
 
-async def _limited(request: Request, limit: int, report: int) -> AsyncGenerator[bytes, None]:
+async def _limited(
+    request: Request, limit: int, refusal: PayloadTooLarge
+) -> AsyncGenerator[bytes, None]:
     received = 0
     async for chunk in request.stream():
         received += len(chunk)
         if received > limit:
-            raise _too_large(report)
+            raise refusal
         yield chunk
 
 
 async def read_raw(request: Request, *, limit: int) -> bytes:
     """The whole body (at most ``limit`` bytes)."""
-    _check_declared_length(request, limit)
-    parts = [chunk async for chunk in _limited(request, limit, limit)]
+    _check_declared_length(request, limit, too_large(limit))
+    parts = [chunk async for chunk in _limited(request, limit, too_large(limit))]
     return b"".join(parts)
+
+
+async def read_form(
+    request: Request,
+    *,
+    limit: int,
+    max_files: int,
+    max_fields: int,
+    refusal: PayloadTooLarge | None = None,
+) -> FormData:
+    """The form body (multipart, or url-encoded), parsed as it streams: at most
+    ``limit`` bytes of parts plus ``MULTIPART_SLACK`` of envelope, else ``refusal`` (by
+    default "larger than ``limit``"), raised from the declared ``Content-Length``
+    before a byte is read or the moment the stream passes the bound. A body of another
+    type is no form: an empty one, its body unread (as Starlette's ``request.form()``).
+    The caller closes the form (multipart files spool to disk past 1 MB)."""
+    kind = media_type(request)
+    if kind not in (MULTIPART, URLENCODED):
+        return FormData()
+    refusal = refusal or too_large(limit)
+    _check_declared_length(request, limit + MULTIPART_SLACK, refusal)
+    stream = _limited(request, limit + MULTIPART_SLACK, refusal)
+    parser: MultiPartParser | FormParser
+    if kind == MULTIPART:
+        parser = MultiPartParser(
+            request.headers, stream, max_files=max_files, max_fields=max_fields
+        )
+    else:
+        parser = FormParser(request.headers, stream, max_fields=max_fields)
+    try:
+        return await parser.parse()
+    except MultiPartException as exc:
+        raise InvalidInput(f"the multipart body cannot be read: {exc.message}") from None
 
 
 async def read_files(request: Request, *, limit: int, max_files: int = 100) -> list[UploadedFile]:
     """The file parts of a multipart body, each with its name (at most ``limit``
     bytes of files, plus the envelope)."""
-    _check_declared_length(request, limit + MULTIPART_SLACK)
-    parser = MultiPartParser(
-        request.headers,
-        _limited(request, limit + MULTIPART_SLACK, limit),
-        max_files=max_files,
-        max_fields=100,
-    )
-    try:
-        form = await parser.parse()
-    except MultiPartException as exc:
-        raise InvalidInput(f"the multipart body cannot be read: {exc.message}") from None
+    form = await read_form(request, limit=limit, max_files=max_files, max_fields=100)
     files: list[UploadedFile] = []
     try:
         for field_name, value in form.multi_items():
@@ -95,17 +124,7 @@ async def read_one_file(
     ``application/octet-stream``) or the multipart field ``field``."""
     kind = media_type(request)
     if kind == MULTIPART:
-        _check_declared_length(request, limit + MULTIPART_SLACK)
-        parser = MultiPartParser(
-            request.headers,
-            _limited(request, limit + MULTIPART_SLACK, limit),
-            max_files=1,
-            max_fields=20,
-        )
-        try:
-            form = await parser.parse()
-        except MultiPartException as exc:
-            raise InvalidInput(f"the multipart body cannot be read: {exc.message}") from None
+        form = await read_form(request, limit=limit, max_files=1, max_fields=20)
         try:
             value = form.get(field)
             if not isinstance(value, UploadFile):

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from app.access import service as access_service
 from app.access.schemas import Actor, Role
+from app.api.errors import PayloadTooLarge
 from app.config import Settings
 from app.db import session as db_session
 from app.db.errors import SchemaOutdated
@@ -203,6 +204,8 @@ def _status_of(exc: ReconError) -> int:
         return 403
     if isinstance(exc, Conflict):
         return 409
+    if isinstance(exc, PayloadTooLarge):
+        return 413
     if isinstance(exc, SchemaOutdated):
         return 503
     return 422

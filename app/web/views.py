@@ -11,21 +11,25 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import PurePosixPath
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, FastAPI, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, FastAPI, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
+from starlette.datastructures import UploadFile as StarletteUploadFile
 
 from app.access import keys
 from app.access import service as access_service
 from app.access.schemas import Actor
+from app.api.errors import PayloadTooLarge
+from app.api.uploads import read_form
 from app.config import Settings
 from app.contracts import service as contracts_service
 from app.disputes import service as disputes_service
@@ -202,23 +206,56 @@ def upload_page(request: Request) -> Response:
         return render(request, "upload.html", {"results": None})
 
 
+# A form holds at most this many files; the whole body is bounded by that many files
+# of ERA_RECON_MAX_UPLOAD_MB each (docs/web.md "Upload size").
+MAX_FORM_FILES = 20
+
+
+def _uploader(request: Request) -> Actor:
+    """Signed in (any role), checked before a byte of the form is read."""
+    with unit_of_work() as session:
+        return current_actor(request, session, roles=EVERYONE)
+
+
+async def _upload_form(
+    request: Request, _actor: Annotated[Actor, Depends(_uploader)]
+) -> AsyncIterator[FormData]:
+    """The upload form, read under the bound as it streams (``app.api.uploads``)."""
+    megabytes = settings_of(request).max_upload_mb
+    bound = megabytes * MAX_FORM_FILES
+    refusal = PayloadTooLarge(
+        f"The upload is larger than {bound} MB in all: send at most {MAX_FORM_FILES} "
+        f"files of up to {megabytes} MB each at a time."
+    )
+    form = await read_form(
+        request,
+        limit=bound * 1024 * 1024,
+        max_files=MAX_FORM_FILES,
+        max_fields=MAX_FORM_FILES + 10,
+        refusal=refusal,
+    )
+    try:
+        yield form
+    finally:
+        await form.close()
+
+
 @router.post("/upload", response_class=HTMLResponse)
 def upload(
     request: Request,
-    csrf_token: CsrfField = "",
-    # a form submitted with no file chosen sends an empty part, which arrives as text
-    files: Annotated[list[UploadFile | str] | None, File()] = None,
+    actor: Annotated[Actor, Depends(_uploader)],
+    form: Annotated[FormData, Depends(_upload_form)],
 ) -> Response:
 
-    check_csrf(request, csrf_token)
-    with unit_of_work() as session:
-        actor = current_actor(request, session, roles=EVERYONE)
+    token = form.get(CSRF_FIELD)
+    check_csrf(request, token if isinstance(token, str) else None)
     settings = settings_of(request)
     limit = settings.max_upload_mb * 1024 * 1024
+    # a form submitted with no file chosen sends an empty part, which arrives as text
     chosen = [
         upload
-        for upload in files or []
-        if not isinstance(upload, str) and (upload.filename or upload.size)
+        for upload in form.getlist("files")
+        if isinstance(upload, StarletteUploadFile) and (upload.filename or upload.size)
     ]
     if not chosen:
         return render(

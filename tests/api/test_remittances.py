@@ -163,6 +163,12 @@ class CountingBody:
 
 def asgi_post(app, path: str, headers: dict[str, str], body: CountingBody) -> tuple[int, dict]:
     """POST ``body`` to the app as a server would: chunk by chunk, no Content-Length."""
+    status, payload = asgi_post_raw(app, path, headers, body)
+    return status, json.loads(payload)
+
+
+def asgi_post_raw(app, path: str, headers: dict[str, str], body: CountingBody) -> tuple[int, bytes]:
+    """``asgi_post``, answering the status and the body's bytes."""
     sent: list[dict] = []
 
     async def send(message):
@@ -185,7 +191,7 @@ def asgi_post(app, path: str, headers: dict[str, str], body: CountingBody) -> tu
     anyio.run(app, scope, body.receive, send)
     start = next(m for m in sent if m["type"] == "http.response.start")
     payload = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
-    return start["status"], json.loads(payload)
+    return start["status"], payload
 
 
 def test_streamed_body_is_cut_off_at_the_limit(app, connection, poster):

@@ -10,15 +10,17 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.access.schemas import CLI_ACTOR, Role
 from app.contracts import service as contracts_service
-from app.db.models import PricingResult
+from app.db.models import EraFile, PricingResult
 from app.demo.samples import sample_files
 from app.demo.service import load_demo
 from app.disputes import service as disputes_service
+from app.web.views import MAX_FORM_FILES
+from tests.api.test_remittances import CountingBody, asgi_post_raw
 from tests.web.conftest import Browser
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -399,3 +401,69 @@ def test_an_oversized_file_is_refused_on_its_own(
     answer = _upload(browser, [("big.835", big), ("plains.835", _samples()["plains-835-c.835"])])
     assert list(_sections(answer.text)) == ["0:rejected", "1:processed"]
     assert "larger than 1 MB" in answer.text
+
+
+BOUNDARY = "XyZ"
+
+
+def _file_part(name: str) -> str:
+    return (
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="files"; filename="{name}"\r\n'
+        "Content-Type: application/edi-x12\r\n\r\n"
+    )
+
+
+def _streamed_form(browser: Browser | None, *, files: int = 1) -> tuple[dict[str, str], bytes]:
+    """The headers and the head of an upload form: the CSRF field and ``files`` file
+    parts (the last one left open, for a CountingBody to stream into)."""
+    headers = {"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"}
+    token = "no-session"
+    if browser is not None:
+        token = browser.csrf()
+        headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in browser.client.cookies.items())
+    head = f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n{token}\r\n'
+    head += "".join(_file_part(f"{n}.835") + "ISA\r\n" for n in range(files - 1))
+    return headers, (head + _file_part("big.835")).encode()
+
+
+def test_a_streamed_upload_is_cut_off_at_the_forms_bound(
+    signed_in: Callable[..., Browser], web_app
+) -> None:
+    web_app.state.settings = web_app.state.settings.model_copy(update={"max_upload_mb": 1})
+    headers, head = _streamed_form(signed_in(Role.POSTER))
+    body = CountingBody(chunks=480, head=head)  # 30 MB against 20 files of 1 MB
+    status, page = asgi_post_raw(web_app, "/upload", headers, body)
+    text = page.decode()
+    assert status == 413, text[:500]
+    assert "payload_too_large" in text
+    assert "larger than 20 MB in all" in text
+    # the server stopped reading just past 20 MB (+ the envelope): 322 chunks, not 481
+    assert body.pulled <= 20 * 16 + 3, body.pulled
+
+
+@pytest.mark.parametrize("signed", [True, False], ids=["declared-length", "no-session"])
+def test_an_upload_is_refused_before_its_body_is_read(
+    signed_in: Callable[..., Browser], web_app, signed: bool
+) -> None:
+    web_app.state.settings = web_app.state.settings.model_copy(update={"max_upload_mb": 1})
+    headers, head = _streamed_form(signed_in(Role.POSTER) if signed else None)
+    headers["Content-Length"] = str(21 * 1024 * 1024)
+    body = CountingBody(chunks=480, head=head)
+    status, page = asgi_post_raw(web_app, "/upload", headers, body)
+    assert body.pulled == 0
+    if signed:
+        assert status == 413
+        assert "larger than 20 MB in all" in page.decode()
+    else:
+        assert status == 303  # to the sign-in page
+
+
+def test_a_form_of_more_files_than_allowed_is_refused(
+    signed_in: Callable[..., Browser], session: Session
+) -> None:
+    browser = signed_in(Role.POSTER)
+    files = [(f"{n}.835", b"ISA") for n in range(MAX_FORM_FILES + 1)]
+    answer = _upload(browser, files)
+    assert answer.status_code == 422
+    assert "Too many files" in answer.text
+    assert session.scalar(select(func.count()).select_from(EraFile)) == 0
