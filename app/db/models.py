@@ -35,6 +35,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     Uuid,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -382,6 +383,56 @@ class PricingResult(Base):
         # read off this index instead of sorting every result (reconciliation
         # repository.page_variances)
         Index("ix_pricing_results_deadline_order", "dispute_deadline", "id"),
+        # partial covering indexes: the dispute aggregates (app/disputes/repository.py)
+        # are index-only scans of the rows they count, not passes over every result.
+        # Each predicate is written as the queries write it, so PostgreSQL proves it.
+        # Every disputable result: packet ids, the dashboard's one summary pass.
+        Index(
+            "ix_pricing_results_disputable",
+            "practice_key",
+            "packet_payer_id",
+            "packet_payer_name",
+            postgresql_include=[
+                "category",
+                "status",
+                "payment_date",
+                "dispute_deadline",
+                "variance_amount",
+                "recovered_amount",
+            ],
+            postgresql_where=text("disputable IS true"),
+            sqlite_where=text("disputable IS 1"),
+        ),
+        # Open disputable results by deadline: the open packets (on or after as_of,
+        # undated), the expired lines (before), the next deadlines.
+        Index(
+            "ix_pricing_results_open_by_deadline",
+            "dispute_deadline",
+            "practice_key",
+            "packet_payer_id",
+            postgresql_include=["category", "variance_amount", "packet_payer_name"],
+            postgresql_where=text("disputable IS true AND status = 'open'"),
+            sqlite_where=text("disputable IS 1 AND status = 'open'"),
+        ),
+        # The dashboard's overpaid total and denied count.
+        Index(
+            "ix_pricing_results_overpaid_denied",
+            "category",
+            "practice_key",
+            postgresql_include=["variance_amount"],
+            postgresql_where=text("category IN ('overpaid', 'denied')"),
+            sqlite_where=text("category IN ('overpaid', 'denied')"),
+        ),
+        # Matched lines that still differ (within tolerance): the sub-tolerance report.
+        Index(
+            "ix_pricing_results_sub_tolerance",
+            "packet_payer_id",
+            "payer_id",
+            "procedure_code",
+            postgresql_include=["packet_payer_name", "variance_amount", "practice_key"],
+            postgresql_where=text("category = 'matched' AND variance_amount <> 0"),
+            sqlite_where=text("category = 'matched' AND variance_amount <> 0"),
+        ),
     )
 
 

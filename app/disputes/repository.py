@@ -7,6 +7,11 @@ disputable results of one (practice, packet payer) whose deadline is on or after
 ``as_of`` (a result with no known deadline stays in the open packet, last). Lines are
 ordered by deadline, then claim (CLP01), then position on the claim; pages continue
 after a keyset cursor of those columns.
+
+The aggregates read only ``pricing_results`` and are written so PostgreSQL answers
+them from two partial covering indexes (``ix_pricing_results_disputable`` and
+``ix_pricing_results_open_by_deadline``, app/db/models.py) without visiting the
+table; benchmarks/RESULTS.md "Queries" has the plans.
 """
 
 from __future__ import annotations
@@ -21,8 +26,10 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Select,
+    Subquery,
     and_,
     case,
+    extract,
     false,
     func,
     literal,
@@ -30,6 +37,7 @@ from sqlalchemy import (
     select,
     true,
     tuple_,
+    union_all,
 )
 from sqlalchemy.orm import Session
 
@@ -69,6 +77,59 @@ class StageTotals:
     lines: int
     variance: Decimal
     recovered: Decimal
+
+
+@dataclass(slots=True, frozen=True)
+class SummaryCell:
+    """Disputable results of one (packet payer, category, month of payment, stage)."""
+
+    payer_id: str
+    payer_name: str | None
+    category: str
+    month: date | None  # the first day of the payment month; None when undated
+    stage: str  # the status, or ``expired`` for an open result past its deadline
+    lines: int
+    variance: Decimal
+    recovered: Decimal
+
+
+@dataclass(slots=True, frozen=True)
+class DisputableSummary:
+    """Every disputable result (whatever its status) summed once, then rolled up the
+    ways the dashboard shows them."""
+
+    cells: tuple[SummaryCell, ...]
+
+    def underpaid_by(self, dimension: str) -> list[tuple[Any, str | None, int, Decimal]]:
+        """Variance sums by ``payer``, ``category`` or ``payment_date`` (the first day
+        of the month, None when undated): key, label, lines, amount."""
+        rolled: dict[Any, tuple[str | None, int, Decimal]] = {}
+        for cell in self.cells:
+            key: Any
+            label: str | None
+            if dimension == "payer":
+                key, label = cell.payer_id, cell.payer_name
+            elif dimension == "category":
+                key, label = cell.category, cell.category
+            else:
+                key, label = cell.month, ""
+            name, lines, total = rolled.get(key, (None, 0, ZERO))
+            if label is not None and (name is None or label > name):
+                name = label
+            rolled[key] = (name, lines + cell.lines, total + cell.variance)
+        return [(key, name, lines, total) for key, (name, lines, total) in rolled.items()]
+
+    def stages(self) -> dict[str, StageTotals]:
+        """Lines, variance and recovered amount by dispute stage."""
+        out: dict[str, StageTotals] = {}
+        for cell in self.cells:
+            seen = out.get(cell.stage, StageTotals(0, ZERO, ZERO))
+            out[cell.stage] = StageTotals(
+                lines=seen.lines + cell.lines,
+                variance=seen.variance + cell.variance,
+                recovered=seen.recovered + cell.recovered,
+            )
+        return out
 
 
 # ----------------------------------------------------------------------- conditions
@@ -156,6 +217,38 @@ def _page(
 # ---------------------------------------------------------------------- open packets
 
 
+def _window_lines(
+    *,
+    as_of: date,
+    scope: frozenset[str] | None,
+    practice_key: str | None,
+    payer_id: str | None,
+) -> Subquery:
+    """The lines of the open packets (or of one) as two ranges of the open-by-deadline
+    index: dated on or after ``as_of``, and undated. (Written as one ``OR`` the bound
+    is no index condition and every open result is read.)"""
+    conditions: list[ColumnElement[bool]] = [
+        PricingResult.status == "open",
+        _disputable(),
+        _scope(scope),
+    ]
+    if practice_key is not None:
+        conditions.append(PricingResult.practice_key == practice_key)
+    if payer_id is not None:
+        conditions.append(PricingResult.packet_payer_id == payer_id)
+    columns = (
+        PricingResult.practice_key,
+        PricingResult.packet_payer_id,
+        PricingResult.packet_payer_name,
+        PricingResult.category,
+        PricingResult.variance_amount,
+        PricingResult.dispute_deadline,
+    )
+    dated = select(*columns).where(*conditions, PricingResult.dispute_deadline >= as_of)
+    undated = select(*columns).where(*conditions, PricingResult.dispute_deadline.is_(None))
+    return union_all(dated, undated).subquery("window_lines")
+
+
 def open_packet_totals(
     session: Session,
     *,
@@ -165,19 +258,15 @@ def open_packet_totals(
     payer_id: str | None = None,
 ) -> list[PacketTotals]:
     """Lines, total and earliest deadline of every open packet (or of one)."""
+    lines = _window_lines(as_of=as_of, scope=scope, practice_key=practice_key, payer_id=payer_id)
     query = select(
-        PricingResult.practice_key,
-        PricingResult.packet_payer_id,
-        func.max(PricingResult.packet_payer_name),
-        func.count(PricingResult.id),
-        func.coalesce(func.sum(PricingResult.variance_amount), 0),
-        func.min(PricingResult.dispute_deadline),
-    ).where(_in_window(as_of), _scope(scope))
-    if practice_key is not None:
-        query = query.where(PricingResult.practice_key == practice_key)
-    if payer_id is not None:
-        query = query.where(PricingResult.packet_payer_id == payer_id)
-    query = query.group_by(PricingResult.practice_key, PricingResult.packet_payer_id)
+        lines.c.practice_key,
+        lines.c.packet_payer_id,
+        func.max(lines.c.packet_payer_name),
+        func.count(),
+        func.coalesce(func.sum(lines.c.variance_amount), 0),
+        func.min(lines.c.dispute_deadline),
+    ).group_by(lines.c.practice_key, lines.c.packet_payer_id)
     return [
         PacketTotals(
             practice_key=str(practice),
@@ -200,19 +289,13 @@ def open_packet_categories(
     payer_id: str | None = None,
 ) -> dict[tuple[str, str], dict[str, Decimal]]:
     """The variance sum per category of every open packet (or of one)."""
+    lines = _window_lines(as_of=as_of, scope=scope, practice_key=practice_key, payer_id=payer_id)
     query = select(
-        PricingResult.practice_key,
-        PricingResult.packet_payer_id,
-        PricingResult.category,
-        func.coalesce(func.sum(PricingResult.variance_amount), 0),
-    ).where(_in_window(as_of), _scope(scope))
-    if practice_key is not None:
-        query = query.where(PricingResult.practice_key == practice_key)
-    if payer_id is not None:
-        query = query.where(PricingResult.packet_payer_id == payer_id)
-    query = query.group_by(
-        PricingResult.practice_key, PricingResult.packet_payer_id, PricingResult.category
-    )
+        lines.c.practice_key,
+        lines.c.packet_payer_id,
+        lines.c.category,
+        func.coalesce(func.sum(lines.c.variance_amount), 0),
+    ).group_by(lines.c.practice_key, lines.c.packet_payer_id, lines.c.category)
     out: dict[tuple[str, str], dict[str, Decimal]] = {}
     for practice, payer, category, total in session.execute(query).all():
         out.setdefault((str(practice), str(payer)), {})[category] = _money(total)
@@ -478,59 +561,47 @@ def sub_tolerance_groups(
     ]
 
 
-def underpaid_by(
-    session: Session, *, dimension: str, scope: frozenset[str] | None
-) -> list[tuple[Any, str | None, int, Decimal]]:
-    """Variance sums of disputable results (every status) by ``payer``, ``category``
-    or ``payment_date``: key, label, lines, amount."""
-    column: ColumnElement[Any]
-    if dimension == "payer":
-        column = PricingResult.packet_payer_id.expression
-        label: ColumnElement[Any] = func.max(PricingResult.packet_payer_name)
-    elif dimension == "category":
-        column = PricingResult.category.expression
-        label = func.max(PricingResult.category)
-    else:
-        column = PricingResult.payment_date.expression
-        label = func.max(literal(""))
-    query = (
-        select(
-            column,
-            label,
-            func.count(PricingResult.id),
-            func.coalesce(func.sum(PricingResult.variance_amount), 0),
-        )
-        .where(_disputable(), _scope(scope))
-        .group_by(column)
-    )
-    return [
-        (key, name, int(n), _money(total)) for key, name, n, total in session.execute(query).all()
-    ]
-
-
-def stage_totals(
+def disputable_summary(
     session: Session, *, as_of: date, scope: frozenset[str] | None
-) -> dict[str, StageTotals]:
-    """Disputable results by dispute stage: their status, with ``open`` results past
-    their deadline counted as ``expired``."""
-    stage = case(
-        (_expired(as_of), literal("expired")),
-        else_=PricingResult.status,
-    )
+) -> DisputableSummary:
+    """Lines, variance and recovered sums of every disputable result (every status) by
+    packet payer, category, month of payment and stage (its status, with ``open``
+    results past their deadline counted as ``expired``): one pass over the disputable
+    index, however many ways the dashboard rolls it up."""
+    stage = case((_expired(as_of), literal("expired")), else_=PricingResult.status)
+    year = extract("year", PricingResult.payment_date)
+    month = extract("month", PricingResult.payment_date)
     query = (
         select(
+            PricingResult.packet_payer_id,
+            func.max(PricingResult.packet_payer_name),
+            PricingResult.category,
+            year,
+            month,
             stage,
-            func.count(PricingResult.id),
+            func.count(),
             func.coalesce(func.sum(PricingResult.variance_amount), 0),
             func.coalesce(func.sum(PricingResult.recovered_amount), 0),
         )
         .where(_disputable(), _scope(scope))
-        .group_by(stage)
+        .group_by(PricingResult.packet_payer_id, PricingResult.category, year, month, stage)
     )
-    return {
-        str(name): StageTotals(lines=int(n), variance=_money(v), recovered=_money(r))
-        for name, n, v, r in session.execute(query).all()
-    }
+    cells = [
+        SummaryCell(
+            payer_id=str(payer),
+            payer_name=name,
+            category=str(category),
+            month=None if y is None or m is None else date(int(y), int(m), 1),
+            stage=str(stage_name),
+            lines=int(n),
+            variance=_money(variance),
+            recovered=_money(recovered),
+        )
+        for payer, name, category, y, m, stage_name, n, variance, recovered in session.execute(
+            query
+        ).all()
+    ]
+    return DisputableSummary(cells=tuple(cells))
 
 
 def expiring_next(
@@ -547,13 +618,22 @@ def expiring_next(
             func.count(PricingResult.id),
             func.coalesce(func.sum(PricingResult.variance_amount), 0),
         )
-        .where(_in_window(as_of), PricingResult.dispute_deadline.is_not(None), _scope(scope))
+        .where(
+            PricingResult.status == "open",
+            _disputable(),
+            PricingResult.dispute_deadline >= as_of,  # an undated line has none to come
+            _scope(scope),
+        )
         .group_by(
+            PricingResult.dispute_deadline,
             PricingResult.practice_key,
             PricingResult.packet_payer_id,
-            PricingResult.dispute_deadline,
         )
-        .order_by(PricingResult.dispute_deadline, PricingResult.practice_key)
+        .order_by(
+            PricingResult.dispute_deadline,
+            PricingResult.practice_key,
+            PricingResult.packet_payer_id,
+        )
         .limit(limit)
     )
     return [
@@ -568,15 +648,20 @@ def window_total(
 ) -> Decimal:
     """The variances of open lines whose deadline falls between ``as_of`` and ``until``."""
     query = select(func.coalesce(func.sum(PricingResult.variance_amount), 0)).where(
-        _in_window(as_of), PricingResult.dispute_deadline <= until, _scope(scope)
+        PricingResult.status == "open",
+        _disputable(),
+        PricingResult.dispute_deadline >= as_of,
+        PricingResult.dispute_deadline <= until,
+        _scope(scope),
     )
     return _money(session.execute(query).scalar_one())
 
 
 def category_totals(
-    session: Session, *, scope: frozenset[str] | None
+    session: Session, *, scope: frozenset[str] | None, categories: Sequence[str] | None = None
 ) -> dict[str, tuple[int, Decimal]]:
-    """Lines and variance sum of every category."""
+    """Lines and variance sum of every category, or of the ones named (each then a
+    range of an index instead of a pass over every result)."""
     query = (
         select(
             PricingResult.category,
@@ -586,6 +671,8 @@ def category_totals(
         .where(_scope(scope))
         .group_by(PricingResult.category)
     )
+    if categories is not None:
+        query = query.where(PricingResult.category.in_(sorted(set(categories))))
     return {
         str(category): (int(n), _money(total))
         for category, n, total in session.execute(query).all()

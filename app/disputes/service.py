@@ -536,9 +536,10 @@ def dashboard(session: Session, *, actor: Actor, as_of: date) -> Dashboard:
     its status) by payer, category and month of payment; the dispute pipeline; the
     next deadlines; and the report counts."""
     scope = actor.scope()
+    summary = repo.disputable_summary(session, as_of=as_of, scope=scope)
 
     def rows(dimension: str) -> list[tuple[Any, str | None, int, Decimal]]:
-        return repo.underpaid_by(session, dimension=dimension, scope=scope)
+        return summary.underpaid_by(dimension)
 
     by_payer = [
         AmountRow(key=str(k), label=name or str(k), lines=n, amount=_money(t))
@@ -556,7 +557,7 @@ def dashboard(session: Session, *, actor: Actor, as_of: date) -> Dashboard:
     by_month = [
         AmountRow(key=k, label=k, lines=n, amount=_money(t)) for k, (n, t) in sorted(months.items())
     ]
-    stages = repo.stage_totals(session, as_of=as_of, scope=scope)
+    stages = summary.stages()
 
     def stage(name: str, *, recovered: bool = False) -> PipelineStage:
         totals = stages.get(name)
@@ -582,7 +583,7 @@ def dashboard(session: Session, *, actor: Actor, as_of: date) -> Dashboard:
         )
     ]
     soon = repo.window_total(session, as_of=as_of, until=as_of + timedelta(days=30), scope=scope)
-    categories = repo.category_totals(session, scope=scope)
+    categories = repo.category_totals(session, scope=scope, categories=("overpaid", "denied"))
     overpaid = categories.get("overpaid", (0, ZERO))
     return Dashboard(
         as_of=as_of,
