@@ -1,6 +1,9 @@
 """Contract services (spec/contracts.md, spec/interfaces.md ``contracts check|load``,
 ``GET/POST /v1/contracts``): check files, store them as versions, list them.
 
+A key limited to practices lists the contracts of its practices and those naming
+no practice (``list_contracts``); the API and the web page both ask here.
+
 Loading is all or nothing: a batch with any problem — in a file, between the files,
 or against a stored contract (ambiguous precedence) — raises ``ContractInvalid`` and
 stores nothing. A valid contract whose content equals its current stored version
@@ -136,9 +139,15 @@ def store_contracts(
     return report
 
 
-def list_contracts(session: Session) -> list[ContractSummary]:
-    """The contracts in force (their current version), by id."""
-    versions = repository.current_versions(session)
+def list_contracts(session: Session, *, actor: Actor | None = None) -> list[ContractSummary]:
+    """The contracts in force (their current version), by id. For an ``actor`` limited
+    to practices: the contracts naming one of its practices (by NPI or TIN) and those
+    naming none, which apply to every practice (spec/contracts.md)."""
+    versions = [
+        version
+        for version in repository.current_versions(session)
+        if actor is None or visible_to(actor, npi=version.practice_npi, tin=version.practice_tin)
+    ]
     counts = repository.version_counts(session)
     rows = repository.row_counts(session, [version.id for version in versions])
     return [
@@ -161,3 +170,10 @@ def list_contracts(session: Session) -> list[ContractSummary]:
         )
         for version in versions
     ]
+
+
+def visible_to(actor: Actor, *, npi: str | None, tin: str | None) -> bool:
+    """Whether a contract naming practice ``npi``/``tin`` (or none) is ``actor``'s to see."""
+    if not actor.is_scoped or (npi is None and tin is None):
+        return True
+    return any(key is not None and actor.may_see(key) for key in (npi, tin))

@@ -613,8 +613,8 @@ def contracts_page(request: Request) -> Response:
 
     settings = settings_of(request)
     with unit_of_work() as session:
-        current_actor(request, session, roles=ADMIN)
-        contracts = contracts_service.list_contracts(session)
+        actor = current_actor(request, session, roles=ADMIN)
+        contracts = contracts_service.list_contracts(session, actor=actor)
     folder = settings.contracts_path
     problems = contracts_service.check_paths([folder]) if folder.exists() else []
     return render(

@@ -241,3 +241,57 @@ def test_samples_and_spec_example_load_together(session: Session) -> None:
 
 def test_list_contracts_is_empty_without_contracts(session: Session) -> None:
     assert service.list_contracts(session) == []
+
+
+def _contract(contract_id: str, payer_id: str, practice: str) -> bytes:
+    return (
+        VALID.replace("acme-ppo-2026", contract_id).replace('"60054"', f'"{payer_id}"') + practice
+    ).encode()
+
+
+SCOPED = {
+    "for-a.yaml": _contract("for-a", "11111", 'practice:\n  npi: "1326048597"\n'),
+    "for-b.yaml": _contract("for-b", "22222", 'practice:\n  tin: "987654321"\n'),
+    "for-all.yaml": _contract("for-all", "33333", ""),
+    "fees.csv": FEES.encode(),
+}
+
+
+@pytest.mark.parametrize(
+    ("practices", "expected"),
+    [
+        (None, ["for-a", "for-all", "for-b"]),  # the command line: no actor
+        ((), ["for-a", "for-all", "for-b"]),  # a key for every practice
+        (("1326048597",), ["for-a", "for-all"]),  # by the contract's NPI
+        (("987654321",), ["for-all", "for-b"]),  # by the contract's TIN
+        (("1326048597", "987654321"), ["for-a", "for-all", "for-b"]),
+        (("1999999999",), ["for-all"]),  # another practice: only the general contract
+    ],
+)
+def test_a_practice_scoped_actor_lists_its_contracts_and_the_general_ones(
+    session: Session, practices: tuple[str, ...] | None, expected: list[str]
+) -> None:
+    service.load_documents(session, files=SCOPED, actor=CLI_ACTOR)
+    actor = None
+    if practices is not None:
+        actor = Actor(name="reader", role=Role.FINANCE, practices=frozenset(practices))
+    listed = service.list_contracts(session, actor=actor)
+    assert [summary.id for summary in listed] == expected
+    # the counts stay those of each listed contract
+    assert {summary.fee_schedule_rows for summary in listed} == {2}
+
+
+@pytest.mark.parametrize(
+    ("npi", "tin", "practices", "visible"),
+    [
+        (None, None, {"1326048597"}, True),
+        ("1326048597", None, {"1326048597"}, True),
+        ("1326048597", "987654321", {"987654321"}, True),
+        ("1326048597", None, {"1487652301"}, False),
+        (None, "987654321", {"1326048597"}, False),
+        ("1326048597", "987654321", set(), True),
+    ],
+)
+def test_visible_to(npi: str | None, tin: str | None, practices: set[str], visible: bool) -> None:
+    actor = Actor(name="reader", role=Role.POSTER, practices=frozenset(practices))
+    assert service.visible_to(actor, npi=npi, tin=tin) is visible

@@ -392,6 +392,15 @@ def test_contracts_page_shows_contracts_and_folder_problems(
     assert 'id="problems"' in text
 
 
+def test_a_practice_scoped_admin_sees_its_contracts_and_the_general_ones(
+    signed_in: Callable[..., Browser], contracts: None
+) -> None:
+    text = signed_in(Role.ADMIN, practices=(WIND_RIVER,)).client.get("/contracts").text
+    assert "plains-tpa" in text  # Wind River's own
+    assert "big-sky-hmo" in text  # names no practice: applies to every practice
+    assert "summit-ppo" not in text  # Big Horn's
+
+
 def test_an_oversized_file_is_refused_on_its_own(
     signed_in: Callable[..., Browser], contracts: None, web_app
 ) -> None:

@@ -11,7 +11,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
-from app.access.schemas import Actor
 from app.api.deps import AdminUser, CurrentUser, SessionDep, SettingsDep
 from app.api.errors import errors
 from app.api.idempotency import IdempotencyKey, fingerprint, idempotent
@@ -55,17 +54,7 @@ async def uploaded_contract_files(
 def list_contracts(session: SessionDep, actor: CurrentUser) -> list[ContractSummary]:
     """The contracts in force. A key limited to practices sees the contracts of its
     practices and those that name no practice (they apply to every practice)."""
-    return [
-        contract
-        for contract in service.list_contracts(session)
-        if _visible(actor, contract.practice_npi, contract.practice_tin)
-    ]
-
-
-def _visible(actor: Actor, npi: str | None, tin: str | None) -> bool:
-    if not actor.is_scoped or (npi is None and tin is None):
-        return True
-    return any(key is not None and actor.may_see(key) for key in (npi, tin))
+    return service.list_contracts(session, actor=actor)
 
 
 @router.post(
