@@ -338,9 +338,9 @@ def open_packet_rows(
 
 
 def expired_totals(session: Session, *, as_of: date, scope: frozenset[str] | None) -> StageTotals:
-    query = select(
-        func.count(PricingResult.id), func.coalesce(func.sum(PricingResult.variance_amount), 0)
-    ).where(_expired(as_of), _scope(scope))
+    query = select(func.count(), func.coalesce(func.sum(PricingResult.variance_amount), 0)).where(
+        _expired(as_of), _scope(scope)
+    )
     count, total = session.execute(query).one()
     return StageTotals(lines=int(count), variance=_money(total), recovered=ZERO)
 
@@ -541,7 +541,7 @@ def sub_tolerance_groups(
             payer,
             func.max(PricingResult.packet_payer_name),
             code,
-            func.count(PricingResult.id),
+            func.count(),
             func.sum(case((PricingResult.variance_amount > 0, 1), else_=0)),
             func.sum(case((PricingResult.variance_amount < 0, 1), else_=0)),
             func.coalesce(func.sum(PricingResult.variance_amount), 0),
@@ -568,7 +568,9 @@ def disputable_summary(
     packet payer, category, month of payment and stage (its status, with ``open``
     results past their deadline counted as ``expired``): one pass over the disputable
     index, however many ways the dashboard rolls it up."""
-    stage = case((_expired(as_of), literal("expired")), else_=PricingResult.status)
+    # the rows are disputable already: the stage reads only columns the index holds
+    past = and_(PricingResult.status == "open", PricingResult.dispute_deadline < as_of)
+    stage = case((past, literal("expired")), else_=PricingResult.status)
     year = extract("year", PricingResult.payment_date)
     month = extract("month", PricingResult.payment_date)
     query = (
@@ -615,7 +617,7 @@ def expiring_next(
             PricingResult.packet_payer_id,
             func.max(PricingResult.packet_payer_name),
             PricingResult.dispute_deadline,
-            func.count(PricingResult.id),
+            func.count(),
             func.coalesce(func.sum(PricingResult.variance_amount), 0),
         )
         .where(
@@ -665,7 +667,7 @@ def category_totals(
     query = (
         select(
             PricingResult.category,
-            func.count(PricingResult.id),
+            func.count(),
             func.coalesce(func.sum(PricingResult.variance_amount), 0),
         )
         .where(_scope(scope))
@@ -687,7 +689,7 @@ def recovered_by_payer(
         select(
             payer,
             func.max(PricingResult.packet_payer_name),
-            func.count(PricingResult.id),
+            func.count(),
             func.coalesce(func.sum(PricingResult.variance_amount), 0),
             func.coalesce(func.sum(PricingResult.recovered_amount), 0),
         )
