@@ -18,7 +18,10 @@ and the API ask for, through the services they call:
 Each is run 5 times (the first warms the cache); the median is compared with the
 target (< 200 ms). With ``--explain`` (the default) the slowest SQL statement of
 each is shown with ``EXPLAIN (ANALYZE, BUFFERS)``, to see which indexes serve it.
-The database is dropped at the end.
+The database is dropped at the end, unless ``--keep``; ``--database NAME`` fills a
+named database once and reuses it on later runs (after applying new migrations):
+
+    python benchmarks/queries.py --database erarecon_queries_1m
 """
 
 from __future__ import annotations
@@ -287,34 +290,59 @@ def main() -> int:
     parser.add_argument("--lines", type=int, default=1_000_000)
     parser.add_argument("--no-explain", dest="explain", action="store_false")
     parser.add_argument("--keep", action="store_true", help="do not drop the database")
+    parser.add_argument(
+        "--database",
+        metavar="NAME",
+        help="use this database, filling it only if it does not exist yet, and keep it "
+        "(migrations are applied on each run, so new indexes are built on the stored data)",
+    )
     args = parser.parse_args()
 
-    name = f"erarecon_queries_{os.getpid()}_{int(time.time())}"
+    name = args.database or f"erarecon_queries_{os.getpid()}_{int(time.time())}"
+    keep = args.keep or args.database is not None
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
+        exists = (
+            conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+            is not None
+        )
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{name}"')
     base = PG_ADMIN_URL.rsplit("/", 1)[0]
     conninfo = f"{base}/{name}"
     url = conninfo.replace("postgresql://", "postgresql+psycopg://")
     try:
-        upgrade(url)
         started = time.perf_counter()
-        fill(conninfo, args.lines)
-        print(
-            f"filled {args.lines:,} pricing results (and their lines, claims, remittances, "
-            f"files) in {time.perf_counter() - started:.1f} s; python "
-            f"{sys.version.split()[0]}, {os.cpu_count()} cores"
-        )
+        upgrade(url)
+        if exists:
+            with psycopg.connect(conninfo, autocommit=True) as conn:
+                conn.execute("ANALYZE pricing_results")
+            print(f"reused database {name}; migrated in {time.perf_counter() - started:.1f} s")
+        else:
+            fill(conninfo, args.lines)
+            print(
+                f"filled {args.lines:,} pricing results (and their lines, claims, "
+                f"remittances, files) in {time.perf_counter() - started:.1f} s"
+            )
+        print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, load {_load()}")
         engine = db_session.configure(url)
         capture = Capture(engine)
         return run_queries(capture, explain=args.explain)
     finally:
         if db_session._engine is not None:
             db_session.get_engine().dispose()
-        if not args.keep:
+        if not keep:
             with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
                 conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         else:
             print(f"kept database {name}")
+
+
+def _load() -> str:
+    """The 1-, 5- and 15-minute load averages: the machine may be shared."""
+    try:
+        return " ".join(f"{v:.2f}" for v in os.getloadavg())
+    except OSError:
+        return "unknown"
 
 
 def run_queries(capture: Capture, *, explain: bool) -> int:
