@@ -4,9 +4,9 @@ API key in ``idempotency_records``; the same key with another request answers 40
 
 The request is fingerprinted by what it means, not its bytes on the wire: an upload
 by its file's content and name (a multipart boundary differs on every retry), a JSON
-POST by its path and canonical JSON body. Only successful answers are stored: an
-error rolls the whole unit of work back, so a retry simply tries again. Records are
-replayed for ``IDEMPOTENCY_TTL`` (24 hours).
+POST by its path and canonical JSON body (``idempotent_json``). Only successful
+answers are stored: an error rolls the whole unit of work back, so a retry simply
+tries again. Records are replayed for ``IDEMPOTENCY_TTL`` (24 hours).
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import Header, Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from app.access import service as access
@@ -92,3 +93,25 @@ def idempotent(
         request_hash=request_hash,
     )
     return response
+
+
+def idempotent_json(
+    session: Session,
+    *,
+    request: Request,
+    actor: Actor,
+    key: str | None,
+    body: BaseModel | None,
+    produce: Callable[[], BaseModel],
+) -> Response:
+    """A JSON POST under ``idempotent``: fingerprinted by its path, query and ``body``;
+    answers ``produce()``'s model as JSON (200), or the stored first answer."""
+    payload = None if body is None else body.model_dump(mode="json")
+    return idempotent(
+        session,
+        request=request,
+        actor=actor,
+        key=key,
+        request_hash=json_fingerprint(request, payload),
+        answer=lambda: JSONResponse(produce().model_dump(mode="json")),
+    )

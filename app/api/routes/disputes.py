@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 
 from app.api.deps import FinanceUser, SessionDep, SettingsDep
 from app.api.errors import errors
-from app.api.idempotency import IdempotencyKey, idempotent, json_fingerprint
+from app.api.idempotency import IdempotencyKey, idempotent_json
 from app.api.pagination import CursorParam, LimitParam
 from app.disputes import service
 from app.disputes.schemas import Outcome, Packet, PacketList, ResultPage
@@ -183,17 +183,15 @@ def file_packet(
 ) -> Response:
     """Freeze the open packet's lines as filed today; answers the filed packet."""
 
-    def answer() -> Response:
-        packet = service.file_packet(session, packet_id=packet_id, actor=actor, as_of=_as_of(as_of))
-        return JSONResponse(packet.model_dump(mode="json"))
-
-    return idempotent(
+    return idempotent_json(
         session,
         request=request,
         actor=actor,
         key=idempotency_key,
-        request_hash=json_fingerprint(request, None),
-        answer=answer,
+        body=None,
+        produce=lambda: service.file_packet(
+            session, packet_id=packet_id, actor=actor, as_of=_as_of(as_of)
+        ),
     )
 
 
@@ -212,8 +210,13 @@ def record_packet_outcome(
     as_of: AsOf = None,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
-    def answer() -> Response:
-        packet = service.record_packet_outcome(
+    return idempotent_json(
+        session,
+        request=request,
+        actor=actor,
+        key=idempotency_key,
+        body=body,
+        produce=lambda: service.record_packet_outcome(
             session,
             packet_id=packet_id,
             outcome=body.outcome,
@@ -221,14 +224,5 @@ def record_packet_outcome(
             actor=actor,
             note=body.note,
             as_of=_as_of(as_of),
-        )
-        return JSONResponse(packet.model_dump(mode="json"))
-
-    return idempotent(
-        session,
-        request=request,
-        actor=actor,
-        key=idempotency_key,
-        request_hash=json_fingerprint(request, body.model_dump(mode="json")),
-        answer=answer,
+        ),
     )

@@ -13,12 +13,11 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from app.api.deps import CurrentUser, FinanceUser, SessionDep
 from app.api.errors import errors
-from app.api.idempotency import IdempotencyKey, idempotent, json_fingerprint
+from app.api.idempotency import IdempotencyKey, idempotent_json
 from app.api.pagination import DEFAULT_LIMIT, CursorParam, LimitParam
 from app.disputes import service as disputes
 from app.disputes.schemas import Outcome
@@ -156,22 +155,18 @@ def record_outcome(
     """open → written_off; disputed → recovered | upheld | written_off. Any other
     change answers 409."""
 
-    def answer() -> Response:
-        result = disputes.record_result_outcome(
+    return idempotent_json(
+        session,
+        request=request,
+        actor=actor,
+        key=idempotency_key,
+        body=body,
+        produce=lambda: disputes.record_result_outcome(
             session,
             result_id=str(result_id),
             outcome=body.outcome,
             amount=body.amount,
             actor=actor,
             note=body.note,
-        )
-        return JSONResponse(result.model_dump(mode="json"))
-
-    return idempotent(
-        session,
-        request=request,
-        actor=actor,
-        key=idempotency_key,
-        request_hash=json_fingerprint(request, body.model_dump(mode="json")),
-        answer=answer,
+        ),
     )
