@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Callable
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import PurePosixPath
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, FastAPI, Form, Query, Request
@@ -61,6 +61,8 @@ from app.web.security import CSRF_FIELD, SessionCodec, WebSession
 from app.x12.errors import X12Rejected
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
+
+T = TypeVar("T")
 
 CsrfField = Annotated[str, Form(alias=CSRF_FIELD)]
 
@@ -467,10 +469,10 @@ def variance_outcome(
     back: Annotated[str, Form()] = "",
 ) -> Response:
 
-    check_csrf(request, csrf_token)
-    with unit_of_work() as session:
-        actor = current_actor(request, session, roles=FINANCE)
-        disputes_service.record_result_outcome(
+    _finance_form(
+        request,
+        csrf_token,
+        lambda session, actor: disputes_service.record_result_outcome(
             session,
             result_id=parse_uuid(result_id, what="result"),
             outcome=_outcome(outcome),
@@ -478,8 +480,17 @@ def variance_outcome(
             actor=actor,
             note=note.strip() or None,
             as_of=today(),
-        )
+        ),
+    )
     return redirect(safe_next(back) or "/variances")
+
+
+def _finance_form(request: Request, csrf_token: str, act: Callable[[Session, Actor], T]) -> T:
+    """A finance form's post: its CSRF token, then a finance (or admin) sign-in, then
+    ``act`` in one unit of work, committed when it returns."""
+    check_csrf(request, csrf_token)
+    with unit_of_work() as session:
+        return act(session, current_actor(request, session, roles=FINANCE))
 
 
 def _outcome(value: str) -> Any:
@@ -572,14 +583,14 @@ def packet_export(request: Request, packet_id: str, fmt: str) -> Response:
 @router.post("/disputes/{packet_id}/filed")
 def packet_filed(request: Request, packet_id: str, csrf_token: CsrfField = "") -> Response:
 
-    check_csrf(request, csrf_token)
-    with unit_of_work() as session:
-        actor = current_actor(request, session, roles=FINANCE)
-        packet = disputes_service.file_packet(
+    packet = _finance_form(
+        request,
+        csrf_token,
+        lambda session, actor: disputes_service.file_packet(
             session, packet_id=parse_uuid(packet_id, what="packet"), actor=actor, as_of=today()
-        )
-        filed_id = packet.id
-    return redirect(f"/disputes/{filed_id}?filed=1")
+        ),
+    )
+    return redirect(f"/disputes/{packet.id}?filed=1")
 
 
 @router.post("/disputes/{packet_id}/outcome")
@@ -591,17 +602,18 @@ def packet_outcome(
     amount: Annotated[str, Form()] = "",
 ) -> Response:
 
-    check_csrf(request, csrf_token)
-    with unit_of_work() as session:
-        actor = current_actor(request, session, roles=FINANCE)
-        disputes_service.record_packet_outcome(
+    _finance_form(
+        request,
+        csrf_token,
+        lambda session, actor: disputes_service.record_packet_outcome(
             session,
             packet_id=parse_uuid(packet_id, what="packet"),
             outcome=_outcome(outcome),
             amount=_amount(amount, outcome=outcome),
             actor=actor,
             as_of=today(),
-        )
+        ),
+    )
     return redirect(f"/disputes/{packet_id}?recorded=1")
 
 
