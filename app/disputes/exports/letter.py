@@ -116,6 +116,22 @@ class _NumberedCanvas(Canvas):  # type: ignore[misc]
         super().save()
 
 
+def _frame(page: tuple[float, float], *, side: float, bottom: float, top: float, id: str) -> Frame:
+    """The page less its side, bottom and top margins, with no padding of its own."""
+    width, height = page
+    return Frame(
+        side,
+        bottom,
+        width - 2 * side,
+        height - bottom - top,
+        id=id,
+        leftPadding=0,
+        rightPadding=0,
+        topPadding=0,
+        bottomPadding=0,
+    )
+
+
 def render_pdf(document: PacketDocument) -> bytes:
     out = io.BytesIO()
     portrait = LETTER
@@ -129,28 +145,8 @@ def render_pdf(document: PacketDocument) -> bytes:
         subject=f"Dispute packet {document.packet.id}",
         creator="era-recon",
     )
-    letter_frame = Frame(
-        MARGIN,
-        0.7 * inch,
-        portrait[0] - 2 * MARGIN,
-        portrait[1] - 0.7 * inch - 0.6 * inch,
-        id="letter",
-        leftPadding=0,
-        rightPadding=0,
-        topPadding=0,
-        bottomPadding=0,
-    )
-    table_frame = Frame(
-        TABLE_MARGIN,
-        0.6 * inch,
-        wide[0] - 2 * TABLE_MARGIN,
-        wide[1] - 0.6 * inch - 0.75 * inch,
-        id="schedule",
-        leftPadding=0,
-        rightPadding=0,
-        topPadding=0,
-        bottomPadding=0,
-    )
+    letter_frame = _frame(portrait, side=MARGIN, bottom=0.7 * inch, top=0.6 * inch, id="letter")
+    table_frame = _frame(wide, side=TABLE_MARGIN, bottom=0.6 * inch, top=0.75 * inch, id="schedule")
 
     def letter_page(canvas: Any, _doc: Any) -> None:
         _footer(canvas, document)
