@@ -19,7 +19,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -367,12 +367,30 @@ def _packet_scope(scope: frozenset[str] | None) -> ColumnElement[bool]:
     return DisputePacket.practice_key.in_(sorted(scope))
 
 
-def filed_packets(session: Session, *, scope: frozenset[str] | None) -> list[DisputePacket]:
-    query = (
-        select(DisputePacket)
-        .where(_packet_scope(scope))
-        .order_by(DisputePacket.filed_date.desc(), DisputePacket.filed_at.desc())
-    )
+# filed packets newest first: (filed_date, filed_at, id), all descending
+FiledKey = tuple[date, datetime, uuid.UUID]
+
+
+def filed_key(packet: DisputePacket) -> FiledKey:
+    return (packet.filed_date, packet.filed_at, packet.id)
+
+
+def filed_packets(
+    session: Session,
+    *,
+    scope: frozenset[str] | None,
+    after: FiledKey | None = None,
+    limit: int | None = None,
+) -> list[DisputePacket]:
+    """Filed (and closed) packets newest first; ``after`` a key, the ones past it."""
+    columns = (DisputePacket.filed_date, DisputePacket.filed_at, DisputePacket.id)
+    query = select(DisputePacket).where(_packet_scope(scope))
+    if after is not None:
+        bound = (literal(value, column.type) for value, column in zip(after, columns, strict=True))
+        query = query.where(tuple_(*columns) < tuple_(*bound))
+    query = query.order_by(*(column.desc() for column in columns))
+    if limit is not None:
+        query = query.limit(limit)
     return list(session.scalars(query))
 
 

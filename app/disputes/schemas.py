@@ -102,11 +102,14 @@ class ExpiredSummary(BaseModel):
 
 
 class PacketList(BaseModel):
-    """``GET /v1/disputes``: packet summaries (no items) and the expired total."""
+    """``GET /v1/disputes``: packet summaries (no items) and the expired total. The
+    first page holds every open packet and the first filed ones; ``next_cursor`` (None
+    on the last page) pages on through the filed packets."""
 
     as_of: date
     packets: list[Packet]
     expired: ExpiredSummary
+    next_cursor: str | None = None
 
 
 class ResultPage(BaseModel):

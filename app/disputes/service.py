@@ -109,22 +109,43 @@ OUTCOMES = ("recovered", "upheld", "written_off")
 # ========================================================================== packets
 
 
-def list_packets(session: Session, *, actor: Actor, as_of: date) -> PacketList:
-    """Every open packet with lines and every filed packet (summaries, no items),
-    open packets first by earliest deadline, then filed packets newest first; plus the
-    expired lines' count and total."""
+def list_packets(
+    session: Session,
+    *,
+    actor: Actor,
+    as_of: date,
+    cursor: str | None = None,
+    limit: int | None = None,
+) -> PacketList:
+    """Every open packet with lines and the filed packets (summaries, no items), open
+    packets first by earliest deadline, then filed packets newest first; plus the
+    expired lines' count and total. With ``limit`` the filed packets come ``limit`` at
+    a time: the first page (no ``cursor``) holds every open packet, the later pages
+    only filed ones; the expired total is on every page."""
     _require_dispute_role(actor)
     scope = actor.scope()
-    categories = repo.open_packet_categories(session, as_of=as_of, scope=scope)
-    totals = sorted(
-        repo.open_packet_totals(session, as_of=as_of, scope=scope),
-        key=lambda t: (t.earliest_deadline or repo.SORT_END, t.practice_key, t.payer_id),
+    packets: list[Packet] = []
+    if not cursor:
+        categories = repo.open_packet_categories(session, as_of=as_of, scope=scope)
+        totals = sorted(
+            repo.open_packet_totals(session, as_of=as_of, scope=scope),
+            key=lambda t: (t.earliest_deadline or repo.SORT_END, t.practice_key, t.payer_id),
+        )
+        packets = [
+            _open_packet(t, categories.get((t.practice_key, t.payer_id), {}), as_of=as_of)
+            for t in totals
+        ]
+    filed = repo.filed_packets(
+        session,
+        scope=scope,
+        after=_decode_filed_cursor(cursor),
+        limit=None if limit is None else limit + 1,
     )
-    packets = [
-        _open_packet(t, categories.get((t.practice_key, t.payer_id), {}), as_of=as_of)
-        for t in totals
-    ]
-    filed = repo.filed_packets(session, scope=scope)
+    next_cursor = None
+    if limit is not None and len(filed) > limit:
+        filed = filed[:limit]
+        date_filed, at, packet_id = repo.filed_key(filed[-1])
+        next_cursor = _encode("f", [date_filed.isoformat(), at.isoformat(), str(packet_id)])
     states = repo.packet_line_states(session, [p.id for p in filed])
     packets += [_filed_packet(p, states.get(p.id), as_of=as_of) for p in filed]
     expired = repo.expired_totals(session, as_of=as_of, scope=scope)
@@ -132,6 +153,7 @@ def list_packets(session: Session, *, actor: Actor, as_of: date) -> PacketList:
         as_of=as_of,
         packets=packets,
         expired=ExpiredSummary(lines=expired.lines, total=_money(expired.variance)),
+        next_cursor=next_cursor,
     )
 
 
@@ -1010,6 +1032,20 @@ def _decode_line_cursor(cursor: str | None) -> repo.LineKey | None:
     try:
         deadline, claim, position, result_id = value
         return (date.fromisoformat(deadline), str(claim), int(position), uuid.UUID(result_id))
+    except (ValueError, TypeError):
+        raise InvalidInput("the cursor is not valid", details=[{"field": "cursor"}]) from None
+
+
+def _decode_filed_cursor(cursor: str | None) -> repo.FiledKey | None:
+    if not cursor:
+        return None
+    value = _decode(cursor, "f")
+    try:
+        filed_date, filed_at, packet_id = value
+        at = datetime.fromisoformat(filed_at)
+        if at.tzinfo is None:
+            raise ValueError(filed_at)
+        return (date.fromisoformat(filed_date), at, uuid.UUID(packet_id))
     except (ValueError, TypeError):
         raise InvalidInput("the cursor is not valid", details=[{"field": "cursor"}]) from None
 

@@ -524,12 +524,16 @@ def _amount(value: str, *, outcome: str) -> Decimal | None:
 
 
 @router.get("/disputes", response_class=HTMLResponse)
-def disputes_page(request: Request, as_of: str | None = None) -> Response:
+def disputes_page(
+    request: Request, as_of: str | None = None, cursor: str | None = None
+) -> Response:
 
     when = _date(as_of, field="as_of") or today()
     with unit_of_work() as session:
         actor = current_actor(request, session, roles=FINANCE)
-        packets = disputes_service.list_packets(session, actor=actor, as_of=when)
+        packets = disputes_service.list_packets(
+            session, actor=actor, as_of=when, cursor=cursor or None, limit=PAGE_SIZE
+        )
         return render(
             request,
             "disputes.html",

@@ -15,6 +15,7 @@ from app.access.schemas import Role
 from app.db.models import DisputePacket, PricingResult, ResultEvent
 from app.disputes.schemas import open_packet_id
 from tests.api.conftest import OTHER_NPI, assert_error
+from tests.disputes.builders import filed_packets
 from tests.factories import PAYER_ID, PRACTICE_NPI, make_claim, make_line, make_pricing_result
 from tests.factories import make_remittance as _make_remittance
 
@@ -201,6 +202,29 @@ def test_packet_list_is_scoped(client, finance, make_key, results):
     assert packet["id"] == _packet_id()
     assert packet["lines"] == 2
     assert packet["total"] == "32.50"
+
+
+def test_packet_list_pages_filed_packets(client, finance, session):
+    newest_first = filed_packets(session, 5)
+    seen: list[str] = []
+    params: dict[str, object] = {"as_of": AS_OF, "limit": 2}
+    pages = 0
+    while True:
+        response = client.get("/v1/disputes", headers=finance, params=params)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        statuses = [p["status"] for p in body["packets"]]
+        assert ("open" in statuses) == (pages == 0)  # the open packet on the first page
+        assert body["expired"] == {"lines": 0, "total": "0.00"}
+        seen += [p["id"] for p in body["packets"] if p["status"] != "open"]
+        pages += 1
+        if body["next_cursor"] is None:
+            break
+        params["cursor"] = body["next_cursor"]
+    assert seen == newest_first
+    assert pages == 3
+    bad = client.get("/v1/disputes", headers=finance, params={"cursor": "x", "limit": 2})
+    assert_error(bad, 422)
 
 
 def test_one_packet_with_items(client, finance, results):

@@ -4,7 +4,7 @@ of several practices and payers with chosen deadlines, variances and categories.
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 
 from app.access.schemas import Actor, Role
 from app.db.models import ClaimPayment, PricingResult, Remittance
-from app.disputes.schemas import DISPUTABLE_CATEGORIES
+from app.disputes import service
+from app.disputes.schemas import DISPUTABLE_CATEGORIES, open_packet_id
 from tests.factories import (
     PAYER_ID,
     PAYER_NAME,
@@ -98,3 +99,19 @@ def result(
     }
     values.update(overrides)
     return make_pricing_result(session, line=line, **values)
+
+
+def filed_packets(session: Session, count: int) -> list[str]:
+    """``count`` filed packets (one payer each, two filed a day, so days tie) and one
+    open packet; their ids newest first."""
+    for n in range(count):
+        rem = remittance(session, payer=f"P{n:03}", payer_name=f"PAYER {n}")
+        result(session, claim(session, rem, f"F{n}"), variance=f"{n + 1}.00")
+    filed = []
+    for n in range(count):
+        packet_id = open_packet_id(PRACTICE_NPI, f"P{n:03}")
+        day = AS_OF - timedelta(days=count - n // 2)
+        filed.append(service.file_packet(session, packet_id=packet_id, actor=FINANCE, as_of=day))
+    result(session, claim(session, remittance(session), "OPEN1"))
+    session.flush()
+    return [p.id for p in sorted(filed, key=lambda p: (p.filed_date, p.filed_at, p.id))][::-1]

@@ -23,6 +23,7 @@ from tests.disputes.builders import (
     OTHER_PAYER_NAME,
     OTHER_PRACTICE,
     claim,
+    filed_packets,
     remittance,
     result,
     scoped,
@@ -278,3 +279,54 @@ def test_reading_a_packet_is_audited_without_phi(session: Session) -> None:
     assert entry.object_id == packet.id
     assert entry.actor_key_id == FINANCE.key_id
     assert "DOE" not in str(entry.details)
+
+
+# ---------------------------------------------------------------- filed packet pages
+
+
+@pytest.mark.parametrize("limit", [1, 2, 3, 5, 6])
+def test_filed_packets_page_through_a_cursor(session: Session, limit: int) -> None:
+    newest_first = filed_packets(session, 5)
+    whole = service.list_packets(session, actor=FINANCE, as_of=AS_OF)
+    assert [p.id for p in whole.packets if p.status != "open"] == newest_first
+    assert whole.next_cursor is None
+    pages = [service.list_packets(session, actor=FINANCE, as_of=AS_OF, limit=limit)]
+    while pages[-1].next_cursor:
+        cursor = pages[-1].next_cursor
+        pages.append(
+            service.list_packets(session, actor=FINANCE, as_of=AS_OF, cursor=cursor, limit=limit)
+        )
+    # the open packet only on the first page, the expired total on each
+    assert [p.status for p in pages[0].packets][:1] == ["open"]
+    assert all(p.status != "open" for page in pages[1:] for p in page.packets)
+    assert all(page.expired == whole.expired for page in pages)
+    filed = [p.id for page in pages for p in page.packets if p.status != "open"]
+    assert filed == newest_first
+    assert all(len([p for p in page.packets if p.status != "open"]) <= limit for page in pages)
+    assert len(pages) == max(1, -(-5 // limit))
+
+
+def test_filed_packet_pages_keep_the_scope(session: Session) -> None:
+    filed_packets(session, 3)
+    other = scoped(OTHER_PRACTICE)
+    page = service.list_packets(session, actor=other, as_of=AS_OF, limit=1)
+    assert page.packets == []
+    assert page.next_cursor is None
+
+
+@pytest.mark.parametrize("cursor", ["not-a-cursor", "WyJmIiwgWzFdXQ"])
+def test_a_bad_packet_list_cursor_is_invalid_input(session: Session, cursor: str) -> None:
+    with pytest.raises(InvalidInput):
+        service.list_packets(session, actor=FINANCE, as_of=AS_OF, cursor=cursor, limit=5)
+
+
+def test_a_cursor_of_another_list_is_refused(session: Session) -> None:
+    rem = remittance(session)
+    for n in range(3):
+        result(session, claim(session, rem, f"L{n}"), variance="5.00")
+    session.flush()
+    packet_id = service.list_packets(session, actor=FINANCE, as_of=AS_OF).packets[0].id
+    lines = service.get_packet(session, packet_id=packet_id, actor=FINANCE, as_of=AS_OF, limit=1)
+    assert lines.next_cursor
+    with pytest.raises(InvalidInput, match="not for this list"):
+        service.list_packets(session, actor=FINANCE, as_of=AS_OF, cursor=lines.next_cursor, limit=5)

@@ -19,8 +19,10 @@ from app.db.models import EraFile, PricingResult
 from app.demo.samples import sample_files
 from app.demo.service import load_demo
 from app.disputes import service as disputes_service
+from app.web import views
 from app.web.views import MAX_FORM_FILES
 from tests.api.test_remittances import CountingBody, asgi_post_raw
+from tests.disputes.builders import AS_OF, filed_packets
 from tests.web.conftest import Browser
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -371,6 +373,24 @@ def test_empty_dashboard_says_so(signed_in: Callable[..., Browser]) -> None:
     text = signed_in(Role.ADMIN).client.get("/").text
     assert "No underpayments found yet." in text
     assert "Nothing is waiting to be disputed." in text
+
+
+def test_the_disputes_page_pages_filed_packets(
+    signed_in: Callable[..., Browser], session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(views, "PAGE_SIZE", 2)
+    newest_first = filed_packets(session, 3)
+    browser = signed_in(Role.FINANCE)
+    as_of = AS_OF.isoformat()
+    first = browser.client.get("/disputes", params={"as_of": as_of})
+    assert first.status_code == 200
+    rows = re.findall(r'<tr data-packet="([^"]+)">', first.text)
+    assert rows[1:] == newest_first[:2]  # after the open packet, the two newest filed
+    more = re.search(r'href="(/disputes\?as_of=[^"]+&amp;cursor=[^"]+)"', first.text)
+    assert more, "no link to the older filed packets"
+    second = browser.client.get(more.group(1).replace("&amp;", "&"))
+    assert re.findall(r'<tr data-packet="([^"]+)">', second.text) == newest_first[2:]
+    assert "Older filed packets" not in second.text
 
 
 # ----------------------------------------------------------------------- contracts

@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field
 from app.api.deps import FinanceUser, SessionDep, SettingsDep
 from app.api.errors import errors
 from app.api.idempotency import IdempotencyKey, idempotent_json
-from app.api.pagination import CursorParam, LimitParam
+from app.api.pagination import DEFAULT_LIMIT, CursorParam, LimitParam
 from app.disputes import service
 from app.disputes.schemas import Outcome, Packet, PacketList, ResultPage
 
@@ -88,6 +88,7 @@ def _as_of(value: date | None) -> date:
                         "as_of": "2026-11-27",
                         "packets": [PACKET_EXAMPLE],
                         "expired": {"lines": 2, "total": "88.00"},
+                        "next_cursor": None,
                     }
                 }
             },
@@ -95,8 +96,18 @@ def _as_of(value: date | None) -> date:
         **errors(403),
     },
 )
-def list_packets(session: SessionDep, actor: FinanceUser, as_of: AsOf = None) -> PacketList:
-    packets: PacketList = service.list_packets(session, actor=actor, as_of=_as_of(as_of))
+def list_packets(
+    session: SessionDep,
+    actor: FinanceUser,
+    as_of: AsOf = None,
+    cursor: CursorParam = None,
+    limit: LimitParam = DEFAULT_LIMIT,
+) -> PacketList:
+    """Every open packet and the newest filed ones on the first page; `next_cursor`
+    pages on through the older filed packets (only those)."""
+    packets: PacketList = service.list_packets(
+        session, actor=actor, as_of=_as_of(as_of), cursor=cursor, limit=limit
+    )
     return packets
 
 
