@@ -162,7 +162,25 @@ def _converter(kind: Any, dialect: Dialect) -> _Converter:
     return processor
 
 
+# JSON text of short lists of codes (modifiers, remark codes, CARC/RARC): most are
+# empty or repeat, so each is dumped once per process (bounded)
+_JSON_TEXT: dict[tuple[str, ...], str] = {}
+_JSON_TEXT_MAX = 4096
+
+
 def _dump_json(value: Any) -> str:
+    if type(value) is list and len(value) <= 8:
+        if not value:
+            return "[]"
+        # only lists of str: 1 == True == 1.0 would share a key but not a text
+        if all(type(item) is str for item in value):
+            key = tuple(value)
+            text = _JSON_TEXT.get(key)
+            if text is None:
+                if len(_JSON_TEXT) >= _JSON_TEXT_MAX:
+                    _JSON_TEXT.clear()
+                text = _JSON_TEXT[key] = json.dumps(value)
+            return text
     return json.dumps(value)
 
 
