@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 from app import __version__
 from app.access.keys import key_pepper
 from app.api.errors import UnexpectedErrorMiddleware, install_error_handlers
-from app.api.middleware import SecurityHeadersMiddleware
+from app.api.middleware import RejectNulMiddleware, SecurityHeadersMiddleware
 from app.api.routes import contracts, disputes, health, remittances, variances
 from app.config import Settings, get_settings
 from app.db import session as db_session
@@ -116,6 +116,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # -------------------------------------------------------------------------------
 
     # outermost last: security headers also go on the 500 answer of a bug
+    app.add_middleware(RejectNulMiddleware)
     app.add_middleware(UnexpectedErrorMiddleware)
     app.add_middleware(
         SecurityHeadersMiddleware, docs_paths=frozenset({DOCS_URL, f"{DOCS_URL}/oauth2-redirect"})

@@ -1,4 +1,5 @@
-"""Security headers on every answer (API, pages, errors).
+"""Security headers on every answer (API, pages, errors), and the refusal of URLs
+carrying NUL characters.
 
 The API's Content-Security-Policy forbids everything (``default-src 'none'``): JSON
 needs nothing. The web pages set a page-appropriate policy on their own responses;
@@ -49,3 +50,40 @@ class SecurityHeadersMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+NUL_ANSWER = (
+    b'{"error":{"code":"invalid_request","message":"the URL contains a NUL character '
+    b'(%00), which no path or parameter may hold","details":[]}}'
+)
+
+
+class RejectNulMiddleware:
+    """A NUL character (``%00``) in the path or query string answers 422 before any
+    route runs: no identifier, filter or search of era-recon may hold one, and
+    PostgreSQL text cannot (the query would fail as a server error)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and _has_nul(scope):
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 422,
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"content-length", str(len(NUL_ANSWER)).encode()),
+                    ],
+                }
+            )
+            await send({"type": "http.response.body", "body": NUL_ANSWER})
+            return
+        await self.app(scope, receive, send)
+
+
+def _has_nul(scope: Scope) -> bool:
+    query: bytes = scope.get("query_string", b"")
+    path: str = scope.get("path", "")
+    return "\x00" in path or b"\x00" in query or b"%00" in query

@@ -339,7 +339,7 @@ def record_result_outcome(
     result = None if uid is None else repo.result_for_update(session, uid)
     if result is None or not actor.may_see(result.practice_key):
         raise ResultNotFound(str(result_id))
-    _check_outcome(outcome, amount)
+    _check_outcome(outcome, amount, note)
     _apply_outcome(session, result, outcome=outcome, amount=amount, actor=actor, note=note)
     if result.filed_packet_id is not None:
         _close_if_resolved(session, result.filed_packet_id)
@@ -368,7 +368,7 @@ def record_packet_outcome(
             from_status="open",
             to_status=outcome,
         )
-    _check_outcome(outcome, amount)
+    _check_outcome(outcome, amount, note)
     packet = repo.filed_packet(session, target.id, for_update=True) or target
     lines = repo.disputed_results_of_packet(session, packet.id)
     if not lines:
@@ -879,7 +879,12 @@ def _current(item: DisputePacketItem, result: PricingResult) -> PricingResultRea
     )
 
 
-def _check_outcome(outcome: str, amount: Decimal | None) -> None:
+def _check_outcome(outcome: str, amount: Decimal | None, note: str | None) -> None:
+    if note is not None and "\x00" in note:
+        # PostgreSQL text cannot hold NUL; a note is free text, never binary
+        raise OutcomeInvalid(
+            "the note must not contain NUL characters", details=[{"field": "note"}]
+        )
     if outcome not in OUTCOMES:
         raise OutcomeInvalid(
             "the outcome must be recovered, upheld or written_off",

@@ -406,3 +406,19 @@ def test_filed_packet_summary_matches_its_stored_row(session: Session) -> None:
     assert stored.earliest_deadline == date(2027, 6, 15)
     assert isinstance(packet, Packet)
     assert session.scalars(select(PricingResult).where(PricingResult.status == "open")).all() == []
+
+
+def test_a_note_with_a_nul_character_is_refused_and_changes_nothing(session: Session) -> None:
+    made = result(session, claim(session, remittance(session)), variance="100.00", status="open")
+    with pytest.raises(OutcomeInvalid, match="NUL"):
+        service.record_result_outcome(
+            session,
+            result_id=made.id,
+            outcome="written_off",
+            actor=FINANCE,
+            note="bad\x00note",
+            as_of=AS_OF,
+        )
+    session.refresh(made)
+    assert made.status == "open"
+    assert _events(session, made.id) == []
