@@ -22,6 +22,7 @@ from sqlalchemy import (
     ColumnElement,
     Dialect,
     Table,
+    Uuid,
     and_,
     delete,
     exists,
@@ -68,7 +69,8 @@ def _chunks(values: Sequence[Any], size: int = IN_CHUNK) -> Iterable[Sequence[An
 def insert_rows(session: Session, model: type[Any], rows: list[dict[str, Any]]) -> None:
     """Insert rows that all have the same keys (every column without a default), in
     the session's transaction: ``COPY … FROM STDIN`` on PostgreSQL, one DBAPI
-    ``executemany`` on SQLite, a Core INSERT elsewhere.
+    ``executemany`` on SQLite, a Core INSERT elsewhere. A UUID column takes a
+    ``uuid.UUID`` or its ``str``.
 
     The ingest writes ~4 rows per service line; SQLAlchemy's executemany spends more
     time per row (parameter dicts, type processors one value at a time) than parsing
@@ -158,8 +160,14 @@ def _converter(kind: Any, dialect: Dialect) -> _Converter:
         if isinstance(kind, Money):
             return _cents
         return None
+    if isinstance(kind, Uuid):
+        return _uuid_hex  # as the type stores it (CHAR(32)), from a UUID or its text
     processor: _Converter = kind._cached_bind_processor(dialect)
     return processor
+
+
+def _uuid_hex(value: uuid.UUID | str) -> str:
+    return value.hex if isinstance(value, uuid.UUID) else value.replace("-", "")
 
 
 # JSON text of short lists of codes (modifiers, remark codes, CARC/RARC): most are

@@ -103,11 +103,19 @@ class _FileIds:
 
     def __init__(self, file_id: uuid.UUID) -> None:
         self._prefix = file_id.bytes[:8]
+        self._text_prefix = str(file_id)[:19]  # the first 8 bytes, as in str(UUID)
         self._next = 0
 
     def __call__(self) -> uuid.UUID:
         self._next += 1
         return uuid.UUID(bytes=self._prefix + self._next.to_bytes(8, "big"))
+
+    def text(self) -> str:
+        """The next id as ``str(UUID)`` writes it, without building the UUID: for rows
+        only the bulk writer sees (the drivers take the text for a UUID column)."""
+        self._next += 1
+        n = self._next
+        return f"{self._text_prefix}{n >> 48:04x}-{n & 0xFFFFFFFFFFFF:012x}"
 
 
 def _q3(value: Decimal | None) -> Decimal | None:
@@ -354,6 +362,10 @@ class _RemittanceState:
     claims_new: int = 0
     warnings: list[dict[str, Any]] = field(default_factory=list)
     inserted_state: tuple[int, int] = (0, 0)  # (claims_count, warnings) when inserted
+    key: str = field(init=False)  # str(id), for the rows of the bulk writer
+
+    def __post_init__(self) -> None:
+        self.key = str(self.id)
 
 
 @dataclass(slots=True)
@@ -382,7 +394,7 @@ class _FileIngest:
         self.lines = 0
         self.file_warnings: list[dict[str, Any]] = []
         self.original_file_id: uuid.UUID | None = None
-        self._line_ids: dict[uuid.UUID, list[uuid.UUID]] = {}
+        self._line_ids: dict[uuid.UUID, tuple[str, list[str]]] = {}
 
     # ---------------------------------------------------------------- the stream
 
@@ -594,17 +606,20 @@ class _FileIngest:
         claim_ids: list[uuid.UUID] = []
         line_starts: list[int] = []
         adjustment_starts: list[int] = []
+        text_id = self.ids.text
+        file_key = str(self.file_id)
         for item in new:
             claim, r = item.claim, item.state.remittance
             line_starts.append(len(line_rows))
             adjustment_starts.append(len(adjustment_rows))
             claim_id = self.ids()
             claim_ids.append(claim_id)
+            claim_key = str(claim_id)
             claim_rows.append(
                 {
-                    "id": claim_id,
-                    "remittance_id": item.state.id,
-                    "file_id": self.file_id,
+                    "id": claim_key,
+                    "remittance_id": item.state.key,
+                    "file_id": file_key,
                     "position": claim.position,
                     "identity": item.identity,
                     "claim_id": claim.claim_id,
@@ -631,17 +646,17 @@ class _FileIngest:
                 }
             )
             adjustment_rows.extend(
-                _adjustment_row(self.ids(), claim_id, None, adj) for adj in claim.adjustments
+                _adjustment_row(text_id(), claim_key, None, adj) for adj in claim.adjustments
             )
-            line_ids: list[uuid.UUID] = []
+            line_ids: list[str] = []
             for line in claim.lines:
-                line_id = self.ids()
+                line_id = text_id()
                 line_ids.append(line_id)
-                line_rows.append(_line_row(line_id, claim_id, line))
+                line_rows.append(_line_row(line_id, claim_key, line))
                 adjustment_rows.extend(
-                    _adjustment_row(self.ids(), claim_id, line_id, adj) for adj in line.adjustments
+                    _adjustment_row(text_id(), claim_key, line_id, adj) for adj in line.adjustments
                 )
-            self._line_ids[claim_id] = line_ids
+            self._line_ids[claim_id] = (claim_key, line_ids)
         _fit_claims(
             [item.claim for item in new],
             [
@@ -659,9 +674,11 @@ class _FileIngest:
         rows: list[dict[str, Any]] = []
         priced: list[x12.ClaimPayment] = []
         starts: list[int] = []
+        text_id = self.ids.text
+        file_key = str(self.file_id)
         for item, claim_id in zip(new, claim_ids, strict=True):
             claim, state = item.claim, item.state
-            line_ids = self._line_ids.pop(claim_id)
+            claim_key, line_ids = self._line_ids.pop(claim_id)
             if claim.is_reversal or not claim.lines:
                 continue
             r = state.remittance
@@ -680,11 +697,11 @@ class _FileIngest:
                     payment_date=r.effective_payment_date,
                 )
                 row.update(
-                    id=self.ids(),
+                    id=text_id(),
                     service_line_id=by_position[result.position],
-                    claim_payment_id=claim_id,
-                    remittance_id=state.id,
-                    file_id=self.file_id,
+                    claim_payment_id=claim_key,
+                    remittance_id=state.key,
+                    file_id=file_key,
                     payer_id=r.payer_id,
                     practice_key=r.practice_key,
                     payment_date=r.effective_payment_date,
@@ -740,9 +757,9 @@ class _FileIngest:
 
 
 def _adjustment_row(
-    row_id: uuid.UUID,
-    claim_id: uuid.UUID,
-    line_id: uuid.UUID | None,
+    row_id: str,
+    claim_id: str,
+    line_id: str | None,
     adjustment: x12.Adjustment,
 ) -> dict[str, Any]:
     return {
@@ -756,7 +773,7 @@ def _adjustment_row(
     }
 
 
-def _line_row(line_id: uuid.UUID, claim_id: uuid.UUID, line: x12.ServiceLine) -> dict[str, Any]:
+def _line_row(line_id: str, claim_id: str, line: x12.ServiceLine) -> dict[str, Any]:
     return {
         "id": line_id,
         "claim_payment_id": claim_id,

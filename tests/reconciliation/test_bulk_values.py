@@ -4,13 +4,14 @@ from a per-process cache and must read exactly as ``json.dumps`` writes them."""
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.reconciliation import repository
+from app.reconciliation import repository, service
 
 SCALARS = st.one_of(
     st.text(max_size=6), st.integers(), st.booleans(), st.none(), st.floats(allow_nan=False)
@@ -44,3 +45,14 @@ def test_json_text_is_json_dumps(value: Any) -> None:
 def test_json_text_is_json_dumps_whatever_came_before(values: list[list[Any]]) -> None:
     for value in values:
         assert repository._dump_json(value) == json.dumps(value)
+
+
+@pytest.mark.parametrize("start", [0, 41, (1 << 48) - 2, (1 << 48) + 7, (1 << 64) - 3])
+def test_text_ids_are_the_uuids_text_in_the_same_sequence(start: int) -> None:
+    file_id = uuid.UUID("0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0")
+    as_text, as_uuid = service._FileIds(file_id), service._FileIds(file_id)
+    as_text._next = as_uuid._next = start
+    texts = [as_text.text() for _ in range(2)]
+    assert texts == [str(as_uuid()) for _ in range(2)]
+    assert texts[0].startswith("0f1e2d3c-4b5a-6978-")
+    assert uuid.UUID(texts[1]).int == (file_id.int >> 64 << 64) + start + 2
