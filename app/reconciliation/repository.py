@@ -12,8 +12,10 @@ import json
 import uuid
 import zlib
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date
 from decimal import Decimal
+from functools import partial
 from operator import itemgetter
 from typing import Any, cast
 
@@ -79,6 +81,17 @@ def insert_rows(session: Session, model: type[Any], rows: list[dict[str, Any]]) 
     and handed to the driver in one call."""
     if not rows:
         return
+    write = _bulk_write(session, model, rows)
+    if write is not None:
+        write()
+
+
+def _bulk_write(
+    session: Session, model: type[Any], rows: list[dict[str, Any]]
+) -> Callable[[], None] | None:
+    """``insert_rows`` in two steps: what needs the session happens now (a Core
+    INSERT is executed here: None is returned); the driver's work (converting values,
+    COPY or executemany) is returned, to run now or on ``BulkWriter``'s thread."""
     table = cast(Table, model.__table__)
     connection = session.connection()
     dialect = connection.dialect
@@ -87,7 +100,14 @@ def insert_rows(session: Session, model: type[Any], rows: list[dict[str, Any]]) 
         # a Core INSERT: one executemany per batch (the ORM's bulk path drops None keys
         # and would split rows with different None columns apart)
         session.execute(insert(table), rows)
-        return
+        return None
+    driver = connection.connection.driver_connection
+    return partial(_driver_write, driver, dialect, writer, rows)
+
+
+def _driver_write(
+    driver: Any, dialect: Dialect, writer: tuple[str, _Converters], rows: list[dict[str, Any]]
+) -> None:
     statement, converters = writer
     get = itemgetter(*writer_names) if len(writer_names := tuple(rows[0])) > 1 else None
     values: list[list[Any]] = []
@@ -98,19 +118,71 @@ def insert_rows(session: Session, model: type[Any], rows: list[dict[str, Any]]) 
             if item is not None or not nullable:
                 value[index] = convert(item)
         values.append(value)
-    driver = connection.connection.driver_connection
     try:
         if dialect.name == "postgresql":
-            with driver.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
+            with driver.cursor() as cursor, cursor.copy(statement) as copy:
                 for value in values:
                     copy.write_row(value)
         else:
-            driver.executemany(statement, values)  # type: ignore[union-attr]
+            driver.executemany(statement, values)
     except dialect.loaded_dbapi.Error as exc:
         # the same exception classes as through the ORM (ingest retries IntegrityError)
         raise DBAPIError.instance(
             statement, None, exc, dialect.loaded_dbapi.Error, dialect=dialect
         ) from exc
+
+
+class BulkWriter:
+    """``insert_rows`` of one unit of work, on PostgreSQL handed to one thread in
+    order, so the server's work on a batch (COPY, index and foreign-key upkeep)
+    overlaps reading and pricing the next one in Python (psycopg lets go of the GIL
+    while it waits on the server). Elsewhere the rows are written at once.
+
+    The session's connection is the thread's while anything is queued: call
+    ``wait()`` before any other statement of the session (it re-raises the first
+    error of the queued writes, as ``insert_rows`` would have), and ``close()`` before
+    the unit of work ends (its rollback or commit), whatever happened."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        self._queue: list[Future[None]] = []
+        self._executor: ThreadPoolExecutor | None = None
+        if session.connection().dialect.name == "postgresql":
+            self._executor = ThreadPoolExecutor(1, thread_name_prefix="era-recon-copy")
+
+    def insert(self, model: type[Any], rows: list[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        if self._executor is None:
+            insert_rows(self._session, model, rows)
+            return
+        write = _bulk_write(self._session, model, rows)
+        if write is not None:
+            self._queue.append(self._executor.submit(write))
+
+    def wait(self) -> None:
+        queued, self._queue = self._queue, []
+        error: BaseException | None = None
+        for future in queued:
+            try:
+                future.result()
+            except BaseException as exc:  # the first is re-raised below
+                error = error or exc
+        if error is not None:
+            raise error
+
+    def close(self) -> None:
+        """Wait for every queued write without raising (the caller is already
+        unwinding, or has waited), and end the thread."""
+        for future in self._queue:
+            try:
+                future.result()
+            except BaseException:  # the unit of work is undone anyway
+                pass
+        self._queue = []
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+            self._executor = None
 
 
 _Converter = Callable[[Any], Any] | None

@@ -4,7 +4,8 @@ the faces show (spec/parsing.md, spec/repricing.md §1 §5 §6 §7, spec/interfa
 One file is one all-or-nothing unit (a SAVEPOINT inside the caller's transaction):
 it is streamed claim by claim from the reader and written in batches of
 ``BATCH_CLAIMS`` claim payments with bulk INSERTs — no ORM object per row, no query
-per claim. In the same unit each new claim payment is priced against the contract in
+per claim. On PostgreSQL a batch's COPYs run on a writer thread while the next batch
+is read and priced; every other statement waits for them first. In the same unit each new claim payment is priced against the contract in
 force, reversals (CLP02 = 22) are linked to what they reverse in either arrival
 order, and recoveries by reversal and re-payment are recorded on disputed results.
 
@@ -395,6 +396,9 @@ class _FileIngest:
         self.file_warnings: list[dict[str, Any]] = []
         self.original_file_id: uuid.UUID | None = None
         self._line_ids: dict[uuid.UUID, tuple[str, list[str]]] = {}
+        self.writer = repository.BulkWriter(session)
+        # the last batch's new claims and ids, linked once its rows are written
+        self._to_link: tuple[list[_PendingClaim], list[uuid.UUID]] | None = None
 
     # ---------------------------------------------------------------- the stream
 
@@ -426,16 +430,23 @@ class _FileIngest:
             ],
         )
         stream = stream_835(data)
-        for event in stream:
-            if isinstance(event, TransactionStart):
-                self._start(event.remittance)
-            elif isinstance(event, TransactionEnd):
-                self._end(event.remittance)
-            else:
-                self._claim(event)
-                if len(self.pending) >= BATCH_CLAIMS:
-                    self._flush()
-        self._flush()
+        try:
+            for event in stream:
+                if isinstance(event, TransactionStart):
+                    self._start(event.remittance)
+                elif isinstance(event, TransactionEnd):
+                    self._end(event.remittance)
+                else:
+                    self._claim(event)
+                    if len(self.pending) >= BATCH_CLAIMS:
+                        self._flush()
+            self._flush()
+            self.writer.wait()
+            self._link()
+        finally:
+            # nothing may touch the connection (the savepoint's rollback or release)
+            # while a write is under way
+            self.writer.close()
         self.file_warnings[:0] = [w.as_dict() for w in stream.warnings]
         if not self.states:
             raise X12Rejected([x12.Finding("no 835 payment (BPR) was found in the file")])
@@ -472,6 +483,11 @@ class _FileIngest:
     # ---------------------------------------------------------------- one batch
 
     def _flush(self) -> None:
+        # the previous batch's rows were written while this one was read: wait for
+        # them, then link its reversals (the statements run in the order they would
+        # without the writer's thread)
+        self.writer.wait()
+        self._link()
         pending, self.pending = self.pending, []
         stored = repository.stored_identities(self.session, [p.identity for p in pending])
         new: list[_PendingClaim] = []
@@ -490,6 +506,13 @@ class _FileIngest:
         self.new_claims += len(new)
         claim_ids = self._write_claims(new)
         self._price(new, claim_ids)
+        self._to_link = (new, claim_ids)
+
+    def _link(self) -> None:
+        if self._to_link is None:
+            return
+        new, claim_ids = self._to_link
+        self._to_link = None
         if new:
             # only claims with a reversal in their history can link or recover: the
             # batch's own reversals, and CLP01s with a reversal or a reversed payment
@@ -567,8 +590,8 @@ class _FileIngest:
                     plb_rows[plb_start:],
                     where=_at_transaction(state.remittance),
                 )
-        repository.insert_rows(self.session, models.Remittance, rows)
-        repository.insert_rows(self.session, models.ProviderAdjustment, plb_rows)
+        self.writer.insert(models.Remittance, rows)
+        self.writer.insert(models.ProviderAdjustment, plb_rows)
 
     def _remittance_row(self, state: _RemittanceState) -> dict[str, Any]:
         r = state.remittance
@@ -665,9 +688,9 @@ class _FileIngest:
                 (models.Adjustment, adjustment_rows, adjustment_starts),
             ],
         )
-        repository.insert_rows(self.session, models.ClaimPayment, claim_rows)
-        repository.insert_rows(self.session, models.ServiceLine, line_rows)
-        repository.insert_rows(self.session, models.Adjustment, adjustment_rows)
+        self.writer.insert(models.ClaimPayment, claim_rows)
+        self.writer.insert(models.ServiceLine, line_rows)
+        self.writer.insert(models.Adjustment, adjustment_rows)
         return claim_ids
 
     def _price(self, new: list[_PendingClaim], claim_ids: list[uuid.UUID]) -> None:
@@ -712,7 +735,7 @@ class _FileIngest:
                 )
                 rows.append(row)
         _fit_claims(priced, [(models.PricingResult, rows, starts)])
-        repository.insert_rows(self.session, models.PricingResult, rows)
+        self.writer.insert(models.PricingResult, rows)
 
     # ---------------------------------------------------------------- the end
 

@@ -10,7 +10,11 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
+from app.db import models
 from app.reconciliation import repository, service
 
 SCALARS = st.one_of(
@@ -56,3 +60,47 @@ def test_text_ids_are_the_uuids_text_in_the_same_sequence(start: int) -> None:
     assert texts == [str(as_uuid()) for _ in range(2)]
     assert texts[0].startswith("0f1e2d3c-4b5a-6978-")
     assert uuid.UUID(texts[1]).int == (file_id.int >> 64 << 64) + start + 2
+
+
+def _file_row(file_id: uuid.UUID) -> dict[str, Any]:
+    return {
+        "id": file_id,
+        "content_hash": file_id.hex * 2,
+        "filename": "x.835",
+        "size_bytes": 1,
+        "raw_bytes": b"x",
+        "received_at": models.utcnow(),
+        "status": "processed",
+        "claims_count": 0,
+        "duplicates_count": 0,
+        "lines_count": 0,
+        "warnings": [],
+        "validation_status": "pending",
+        "validation_findings": [],
+        "validated_at": None,
+        "uploaded_by_key_id": None,
+        "practice_keys": [],
+    }
+
+
+def test_the_bulk_writer_writes_in_order_and_raises_a_failed_write(session: Session) -> None:
+    first, second = uuid.uuid4(), uuid.uuid4()
+    writer = repository.BulkWriter(session)
+    try:
+        writer.insert(models.EraFile, [_file_row(first)])
+        writer.insert(models.EraFile, [_file_row(second)])
+        writer.wait()
+        stored = set(session.execute(select(models.EraFile.id)).scalars())
+        assert {first, second} <= stored
+
+        def write_again() -> None:
+            with session.begin_nested():
+                writer.insert(models.EraFile, [_file_row(uuid.uuid4())])
+                writer.insert(models.EraFile, [_file_row(first)])  # the same id again
+                writer.wait()
+
+        with pytest.raises(IntegrityError):
+            write_again()
+    finally:
+        writer.close()
+    assert len(set(session.execute(select(models.EraFile.id)).scalars()) - stored) == 0
