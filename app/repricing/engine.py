@@ -361,6 +361,7 @@ def _result(work: _Work, claim: ClaimPayment) -> LineResult:
     """§5: variance and the first matching row of the category table."""
     line = work.line
     contract = work.contract
+    carcs = line_carcs(line)
     actual = to_cents(actual_allowed(line))
     expected = work.expected if work.category is None else None
     variance = None if expected is None else expected - actual
@@ -411,7 +412,7 @@ def _result(work: _Work, claim: ClaimPayment) -> LineResult:
             clause=clause,
             expected=expected,
             actual=actual,
-            carc=line_carcs(line),
+            carc=carcs,
             bundled_into=work.bundled_into,
             bundle_source=work.bundle_source,
             bilateral_percent=work.bilateral_percent,
@@ -447,7 +448,7 @@ def _result(work: _Work, claim: ClaimPayment) -> LineResult:
         contract_id=contract.id if contract is not None else None,
         clause=clause,
         explanation=text,
-        carc=line_carcs(line),
+        carc=carcs,
         rarc=tuple(line.remark_codes),
         mpr_exempt=work.exempt,
         secondary=work.secondary,
