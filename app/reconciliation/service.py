@@ -5,9 +5,10 @@ One file is one all-or-nothing unit (a SAVEPOINT inside the caller's transaction
 it is streamed claim by claim from the reader and written in batches of
 ``BATCH_CLAIMS`` claim payments with bulk INSERTs — no ORM object per row, no query
 per claim. On PostgreSQL a batch's COPYs run on a writer thread while the next batch
-is read and priced; every other statement waits for them first. In the same unit each new claim payment is priced against the contract in
-force, reversals (CLP02 = 22) are linked to what they reverse in either arrival
-order, and recoveries by reversal and re-payment are recorded on disputed results.
+is read and priced; every other statement waits for them first. In the same unit each
+new claim payment is priced against the contract in force, reversals (CLP02 = 22) are
+linked to what they reverse in either arrival order, and recoveries by reversal and
+re-payment are recorded on disputed results.
 
 Duplicates (repricing.md §7): a file whose bytes are stored, or that adds no new
 claim payment, answers ``duplicate`` and stores nothing; a claim payment already
