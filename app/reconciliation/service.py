@@ -870,6 +870,16 @@ def _lock_keys(data: bytes) -> list[str] | None:
     return keys
 
 
+def _clean_filename(filename: str | None) -> str | None:
+    """An upload's name as given by the client, without control characters (a NUL
+    cannot be stored in PostgreSQL text) and at most 255 characters; None if nothing
+    printable is left."""
+    if filename is None:
+        return None
+    cleaned = "".join(ch for ch in filename if ch.isprintable())[:255].strip()
+    return cleaned or None
+
+
 def ingest_file(
     session: Session,
     *,
@@ -884,6 +894,7 @@ def ingest_file(
     ``Forbidden`` when a practice-limited actor uploads another practice's
     remittance. A file already stored by its bytes, or adding no new claim payment,
     answers ``duplicate`` with the original file's summary and stores nothing."""
+    filename = _clean_filename(filename)
     content_hash = hashlib.sha256(data).hexdigest()
     # files touching the same claims take turns, so reversals and duplicates see
     # what was stored before them

@@ -4,13 +4,15 @@ column, amounts too large to store reject the file at the claim that holds them
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.db import models
 from app.x12.errors import X12Rejected
-from tests.reconciliation.builders import Claim, Line, era
+from tests.reconciliation.builders import Claim, Line, e2, era
 from tests.reconciliation.conftest import Ingest, row_counts
 
 LONG = "X" * 80  # columns of CLP07 and REF*6R hold 50
@@ -80,3 +82,22 @@ def test_an_amount_just_under_the_bound_is_stored(session: Session, ingest: Inge
 
     charges = set(session.execute(select(models.ServiceLine.charge_amount)).scalars())
     assert max(charges) == 9999999998
+
+
+@pytest.mark.parametrize(
+    ("given", "stored"),
+    [
+        ("remit\x00.835", "remit.835"),
+        ("june\r\n.835", "june.835"),
+        ("\x00\x01", None),
+        ("x" * 300 + ".835", "x" * 255),
+    ],
+)
+def test_the_file_name_is_stored_without_control_characters(
+    session: Session, ingest: Ingest, given: str, stored: str | None
+) -> None:
+    result = ingest(era([e2()], trace=f"N{len(given)}"), filename=given)
+    assert result.status == "processed"
+    row = session.get(models.EraFile, uuid.UUID(str(result.file_id)))
+    assert row is not None
+    assert row.filename == stored
