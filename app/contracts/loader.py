@@ -409,29 +409,7 @@ def _compose(reader: _Reader, data: bytes) -> Node | None:
 
 # -------------------------------------------------------------------- the contract
 
-_TOP_KEYS = (
-    "id",
-    "name",
-    "payer",
-    "practice",
-    "effective_from",
-    "effective_to",
-    "dispute_window_months",
-    "dispute_window_days",
-    "dispute_window_from",
-    "multiple_procedure_reduction_percent",
-    "multiple_procedure_schedule",
-    "bilateral_percent",
-    "tolerance",
-    "price_secondary",
-    "lesser_of_charges",
-    "fee_schedule",
-    "percent_of",
-    "mpr_exempt",
-    "mpr_subject",
-    "bundled",
-    "clauses",
-)
+_TOP_KEYS = tuple(Contract.model_fields)  # every key contracts.md defines
 _REQUIRED = ("id", "name", "payer", "effective_from")
 _CLAUSE_KEYS = (
     "fee_schedule",

@@ -28,6 +28,8 @@ from decimal import Decimal
 import yaml
 from hypothesis import strategies as st
 
+from app.contracts.schemas import Contract
+
 # ------------------------------------------------------------------ delimiters
 
 # Characters an ISA may declare as delimiters here: punctuation that appears in no
@@ -387,29 +389,7 @@ YAML_VALUES = st.recursive(
     ),
     max_leaves=12,
 )
-CONTRACT_KEYS = (
-    "id",
-    "name",
-    "payer",
-    "practice",
-    "effective_from",
-    "effective_to",
-    "dispute_window_months",
-    "dispute_window_days",
-    "dispute_window_from",
-    "multiple_procedure_reduction_percent",
-    "multiple_procedure_schedule",
-    "bilateral_percent",
-    "tolerance",
-    "price_secondary",
-    "lesser_of_charges",
-    "fee_schedule",
-    "percent_of",
-    "mpr_exempt",
-    "mpr_subject",
-    "bundled",
-    "clauses",
-)
+CONTRACT_KEYS = tuple(Contract.model_fields)  # every key contracts.md defines
 
 
 def _base_contract(schedule: str) -> dict[str, object]:
