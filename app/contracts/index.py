@@ -22,6 +22,8 @@ Answers are cached per (payer ids, NPI, TIN, date) inside the index.
 
 from __future__ import annotations
 
+import threading
+import uuid
 from collections.abc import Callable, Iterable
 from datetime import date
 
@@ -182,3 +184,23 @@ class ContractIndex:
             )
 
         return contract_for
+
+
+_current: tuple[frozenset[uuid.UUID], ContractIndex] | None = None
+_current_lock = threading.Lock()
+
+
+def current_index(session: Session) -> ContractIndex:
+    """The index of the current contracts, reused across ingests while the set of
+    current versions is unchanged (one small query instead of reading every contract
+    and fee row per file). Only a cache: a contract loaded by any process changes the
+    set, and the next ingest reads the index again."""
+    global _current
+    fingerprint = repository.current_version_ids(session)
+    cached = _current
+    if cached is not None and cached[0] == fingerprint:
+        return cached[1]
+    index = ContractIndex.load(session)
+    with _current_lock:
+        _current = (fingerprint, index)
+    return index

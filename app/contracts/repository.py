@@ -32,6 +32,15 @@ def current_versions(session: Session) -> list[ContractVersion]:
     return list(session.scalars(stmt))
 
 
+def current_version_ids(session: Session) -> frozenset[uuid.UUID]:
+    """The ids of the current contract versions: a cheap fingerprint of what the
+    contract index holds (version ids are random, so a rolled-back load never looks
+    like a later one)."""
+    return frozenset(
+        session.scalars(select(ContractVersion.id).where(ContractVersion.is_current.is_(True)))
+    )
+
+
 def current_by_ids(session: Session, contract_ids: Iterable[str]) -> dict[str, ContractVersion]:
     ids = sorted(set(contract_ids))
     if not ids:

@@ -239,9 +239,9 @@ def _at_transaction(remittance: x12.Remittance) -> x12.Finding:
 
 
 def _load_contract_index(session: Session) -> Any:
-    from app.contracts.index import ContractIndex
+    from app.contracts.index import current_index
 
-    return ContractIndex.load(session)
+    return current_index(session)
 
 
 def _load_reference() -> Any:

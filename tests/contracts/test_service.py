@@ -295,3 +295,26 @@ def test_a_practice_scoped_actor_lists_its_contracts_and_the_general_ones(
 def test_visible_to(npi: str | None, tin: str | None, practices: set[str], visible: bool) -> None:
     actor = Actor(name="reader", role=Role.POSTER, practices=frozenset(practices))
     assert service.visible_to(actor, npi=npi, tin=tin) is visible
+
+
+def test_the_current_index_is_reused_until_a_contract_changes(
+    session: Session, tmp_path: Path
+) -> None:
+    from app.contracts.index import current_index
+
+    first = _folder(tmp_path, "a", {"acme.yaml": VALID, "fees.csv": FEES})
+    service.load_paths(session, paths=[first], actor=ADMIN)
+    index = current_index(session)
+    assert current_index(session) is index  # nothing changed: the same index
+
+    changed = _folder(tmp_path, "b", {"acme.yaml": VALID, "fees.csv": FEES.replace("412", "420")})
+    service.load_paths(session, paths=[changed], actor=ADMIN)
+    fresh = current_index(session)
+    assert fresh is not index
+    terms = fresh.match(
+        payer_identifiers=["60054"], payee_npi=None, payee_tin=None, service_date=date(2026, 3, 1)
+    )
+    assert terms is not None
+    rate = terms.fee_schedule.rate("64483", ())
+    assert rate is not None
+    assert rate.non_facility == Decimal("420.00")
