@@ -550,21 +550,32 @@ class _Reader:
         if isa is None:
             self.warn("IEA without an ISA; ignored", code="unexpected_segment", file_level=True)
             return
-        if v[1] != isa.control:
-            self.warn(
-                f"IEA02 control number does not match ISA13 of segment {isa.segment_number}",
-                code="control_number",
-                element="IEA02",
-                file_level=True,
-            )
-        if v[0] != str(isa.count):
-            self.warn(
-                f"IEA01 says {v[0]!r} functional groups; the interchange has {isa.count}",
-                code="envelope_count",
-                element="IEA01",
-                file_level=True,
-            )
+        self.check_envelope_trailer(
+            isa, v, trailer="IEA", header="ISA13", counted="functional groups"
+        )
         self.isa = None
+
+    def check_envelope_trailer(
+        self, envelope: _Envelope, v: list[str], *, trailer: str, header: str, counted: str
+    ) -> None:
+        """IEA / GE: a control number or count that does not match its header only
+        warns (parsing.md): the data inside was read whole."""
+        if v[1] != envelope.control:
+            self.warn(
+                f"{trailer}02 control number does not match {header} of segment "
+                f"{envelope.segment_number}",
+                code="control_number",
+                element=f"{trailer}02",
+                file_level=True,
+            )
+        if v[0] != str(envelope.count):
+            self.warn(
+                f"{trailer}01 says {v[0]!r} {counted}; the "
+                f"{'interchange' if trailer == 'IEA' else 'group'} has {envelope.count}",
+                code="envelope_count",
+                element=f"{trailer}01",
+                file_level=True,
+            )
 
     def on_gs(self, els: list[Any]) -> None:
         v = self.values(els)
@@ -593,20 +604,7 @@ class _Reader:
         if gs is None:
             self.warn("GE without a GS; ignored", code="unexpected_segment", file_level=True)
             return
-        if v[1] != gs.control:
-            self.warn(
-                f"GE02 control number does not match GS06 of segment {gs.segment_number}",
-                code="control_number",
-                element="GE02",
-                file_level=True,
-            )
-        if v[0] != str(gs.count):
-            self.warn(
-                f"GE01 says {v[0]!r} transaction sets; the group has {gs.count}",
-                code="envelope_count",
-                element="GE01",
-                file_level=True,
-            )
+        self.check_envelope_trailer(gs, v, trailer="GE", header="GS06", counted="transaction sets")
         self.gs = None
 
     def on_st(self, els: list[Any]) -> None:
