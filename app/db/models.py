@@ -139,9 +139,9 @@ class ClaimPayment(Base):
     remittance_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("remittances.id", ondelete="CASCADE"), index=True
     )
-    file_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("era_files.id", ondelete="CASCADE"), index=True
-    )
+    # the remittance's file, copied for look-ups by file; no foreign key of its own
+    # (checked per row on every ingest): the remittance's cascades already cover it
+    file_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
     position: Mapped[int] = mapped_column(Integer)  # order in the transaction
     identity: Mapped[str] = mapped_column(String(64), unique=True)
     claim_id: Mapped[str] = mapped_column(String(50))  # CLP01 patient control number
@@ -311,15 +311,12 @@ class PricingResult(Base):
     service_line_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("service_lines.id", ondelete="CASCADE"), unique=True
     )
-    claim_payment_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("claim_payments.id", ondelete="CASCADE"), index=True
-    )
-    remittance_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("remittances.id", ondelete="CASCADE"), index=True
-    )
-    file_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("era_files.id", ondelete="CASCADE"), index=True
-    )
+    # the line's claim, remittance and file, copied for queries and packets without
+    # joins; no foreign keys of their own (each checked per row on every ingest): the
+    # service line's cascade covers them
+    claim_payment_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    remittance_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    file_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
     contract_version_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("contract_versions.id", ondelete="SET NULL"), index=True
     )
