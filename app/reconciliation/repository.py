@@ -13,6 +13,7 @@ import uuid
 import zlib
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from functools import partial
@@ -36,6 +37,7 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -50,7 +52,6 @@ from app.db.models import (
     ResultEvent,
     ServiceLine,
 )
-from app.db.types import Money, to_cents
 
 # the number of values bound in one IN (...) list: well under SQLite's and
 # PostgreSQL's limits, and one statement per chunk keeps the count bounded
@@ -108,16 +109,30 @@ def _bulk_write(
 def _driver_write(
     driver: Any, dialect: Dialect, writer: tuple[str, _Converters], rows: list[dict[str, Any]]
 ) -> None:
-    statement, converters = writer
-    get = itemgetter(*writer_names) if len(writer_names := tuple(rows[0])) > 1 else None
-    values: list[list[Any]] = []
-    for row in rows:
-        value = list(get(row)) if get is not None else [row[writer_names[0]]]
-        for index, convert, nullable in converters:
-            item = value[index]
-            if item is not None or not nullable:
-                value[index] = convert(item)
-        values.append(value)
+    _send(driver, dialect, writer[0], _convert(writer[1], rows))
+
+
+def _convert(converters: _Converters, rows: list[dict[str, Any]]) -> list[Sequence[Any]]:
+    """Each row's values in column order, converted as the column types would: column
+    by column (``zip`` turns rows into columns and back in C), so only the converted
+    columns cost a Python call per value."""
+    names = tuple(rows[0])
+    if len(names) == 1:
+        tuples: list[Sequence[Any]] = [(row[names[0]],) for row in rows]
+    else:
+        tuples = list(map(itemgetter(*names), rows))
+    if not converters:
+        return tuples
+    columns: list[Sequence[Any]] = list(zip(*tuples, strict=True))
+    for index, convert, nullable in converters:
+        if nullable:
+            columns[index] = [None if item is None else convert(item) for item in columns[index]]
+        else:
+            columns[index] = list(map(convert, columns[index]))
+    return list(zip(*columns, strict=True))
+
+
+def _send(driver: Any, dialect: Dialect, statement: str, values: list[Sequence[Any]]) -> None:
     try:
         if dialect.name == "postgresql":
             with driver.cursor() as cursor, cursor.copy(statement) as copy:
@@ -130,6 +145,69 @@ def _driver_write(
         raise DBAPIError.instance(
             statement, None, exc, dialect.loaded_dbapi.Error, dialect=dialect
         ) from exc
+
+
+@dataclass(slots=True)
+class PreparedRows:
+    """Rows of one table made ready for the driver away from the database (another
+    process may do it): ``values`` in the order of ``names``, converted as the column
+    types would (``prepare_rows``); ``rows`` as dicts instead when no fast insert
+    exists for the dialect."""
+
+    table: str
+    names: tuple[str, ...]
+    values: list[Sequence[Any]] | None = None
+    rows: list[dict[str, Any]] | None = None
+
+    def __len__(self) -> int:
+        return len(self.values if self.values is not None else self.rows or [])
+
+    def take(self, ranges: list[tuple[int, int]]) -> PreparedRows:
+        """The rows in ``ranges`` (start, end), in order."""
+        if self.values is not None:
+            return PreparedRows(
+                self.table, self.names, values=[v for a, b in ranges for v in self.values[a:b]]
+            )
+        assert self.rows is not None
+        return PreparedRows(
+            self.table, self.names, rows=[r for a, b in ranges for r in self.rows[a:b]]
+        )
+
+    def extend(self, more: PreparedRows) -> None:
+        if not len(more):
+            return
+        if not len(self):
+            self.names, self.values, self.rows = more.names, more.values, more.rows
+            return
+        if self.names != more.names:  # pragma: no cover - rows are built alike
+            raise ValueError("rows prepared with different columns")
+        if self.values is not None and more.values is not None:
+            self.values.extend(more.values)
+        elif self.rows is not None and more.rows is not None:
+            self.rows.extend(more.rows)
+        else:  # pragma: no cover - one dialect per ingest
+            raise ValueError("rows prepared for different dialects")
+
+
+def dialect_named(name: str) -> Dialect:
+    """A dialect instance from its ``name+driver`` (for converting values where no
+    engine exists, e.g. in a child process)."""
+    dialect: Dialect = make_url(f"{name}://").get_dialect()()
+    return dialect
+
+
+def dialect_key(dialect: Dialect) -> str:
+    return f"{dialect.name}+{dialect.driver}"
+
+
+def prepare_rows(model: type[Any], dialect: Dialect, rows: list[dict[str, Any]]) -> PreparedRows:
+    """``insert_rows``' conversion step alone (no database needed)."""
+    table = cast(Table, model.__table__)
+    names = tuple(rows[0]) if rows else ()
+    writer = _writer(table, dialect, names) if rows else None
+    if writer is None:
+        return PreparedRows(table.name, names, rows=list(rows))
+    return PreparedRows(table.name, names, values=_convert(writer[1], rows))
 
 
 class BulkWriter:
@@ -158,6 +236,27 @@ class BulkWriter:
             return
         write = _bulk_write(self._session, model, rows)
         if write is not None:
+            self._queue.append(self._executor.submit(write))
+
+    def insert_prepared(self, model: type[Any], prepared: PreparedRows) -> None:
+        """Insert rows made ready by ``prepare_rows`` (with the same dialect)."""
+        if not len(prepared):
+            return
+        if prepared.values is None:
+            assert prepared.rows is not None
+            self.insert(model, prepared.rows)
+            return
+        table = cast(Table, model.__table__)
+        connection = self._session.connection()
+        dialect = connection.dialect
+        writer = _writer(table, dialect, prepared.names)
+        assert writer is not None  # prepared for this dialect: the writer exists
+        write = partial(
+            _send, connection.connection.driver_connection, dialect, writer[0], prepared.values
+        )
+        if self._executor is None:
+            write()
+        else:
             self._queue.append(self._executor.submit(write))
 
     def wait(self) -> None:
@@ -228,9 +327,9 @@ def _converter(kind: Any, dialect: Dialect) -> _Converter:
     if isinstance(kind, JSON):
         return _dump_json
     if dialect.name == "postgresql":
-        # psycopg adapts Decimal, UUID, date, datetime, bool and str itself (COPY text)
-        if isinstance(kind, Money):
-            return _cents
+        # psycopg adapts Decimal, UUID, date, datetime, bool and str itself (COPY text);
+        # a NUMERIC(…, 2) column rounds a Decimal to cents half away from zero, as
+        # ``Money`` (ROUND_HALF_UP) would
         return None
     if isinstance(kind, Uuid):
         return _uuid_hex  # as the type stores it (CHAR(32)), from a UUID or its text
@@ -262,10 +361,6 @@ def _dump_json(value: Any) -> str:
                 text = _JSON_TEXT[key] = json.dumps(value)
             return text
     return json.dumps(value)
-
-
-def _cents(value: Any) -> Decimal | None:
-    return None if value is None else to_cents(Decimal(value))
 
 
 def update_rows(session: Session, model: type[Any], rows: list[dict[str, Any]]) -> None:
@@ -576,7 +671,7 @@ def adjustments_of_claims(session: Session, claim_ids: Sequence[uuid.UUID]) -> l
             session.scalars(
                 select(Adjustment)
                 .where(Adjustment.claim_payment_id.in_(chunk))
-                # ingest makes a file's ids ascend in file order (service._FileIds)
+                # ingest makes a file's ids ascend in file order (prepare.FileIds)
                 .order_by(Adjustment.id)
             )
         )

@@ -22,25 +22,22 @@ import hashlib
 import json
 import logging
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from decimal import ROUND_HALF_UP, Decimal
-from operator import itemgetter
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Numeric, String
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.access.audit import record
 from app.access.schemas import Actor, Role
-from app.contracts.schemas import ContractTerms
 from app.db import models
 from app.db.types import to_cents
-from app.disputes.deadlines import dispute_deadline
 from app.errors import Conflict, Forbidden, InvalidInput, NotFound
-from app.reconciliation import repository
+from app.reconciliation import prepare, repository
+from app.reconciliation.prepare import Pricer
 from app.reconciliation.schemas import (
     FileListItem,
     FileResult,
@@ -55,8 +52,6 @@ from app.reconciliation.schemas import (
     ValidationReport,
     money,
 )
-from app.repricing.engine import date_of_service, price_claim
-from app.repricing.schemas import LineResult
 from app.x12 import schemas as x12
 from app.x12.errors import X12Rejected
 from app.x12.reader import parse_835
@@ -84,155 +79,21 @@ class _NothingNew(Exception):
 # ------------------------------------------------------------------------ identity
 
 
-def claim_identity(remittance: x12.Remittance, claim: x12.ClaimPayment) -> str:
-    """The duplicate key of repricing.md §7: SHA-256 of payer id, TRN02, CLP01, CLP07,
-    CLP02 and CLP04 (in cents, so ``536`` and ``536.00`` are the same payment)."""
-    parts = (
-        remittance.payer_id or "",
-        remittance.trace_number or "",
-        claim.claim_id,
-        claim.payer_claim_number or "",
-        claim.status_code,
-        f"{to_cents(claim.paid_amount):.2f}",
-    )
-    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
-
-
-class _FileIds:
-    """Ids for the rows of one file that ascend in file order: the file id's first 8
-    bytes, then a counter. Ordering by id then gives back the order of the file (CAS
-    triples have no position column), and a file's rows cluster in indexes."""
-
-    def __init__(self, file_id: uuid.UUID) -> None:
-        self._prefix = file_id.bytes[:8]
-        self._text_prefix = str(file_id)[:19]  # the first 8 bytes, as in str(UUID)
-        self._next = 0
-
-    def __call__(self) -> uuid.UUID:
-        self._next += 1
-        return uuid.UUID(bytes=self._prefix + self._next.to_bytes(8, "big"))
-
-    def text(self) -> str:
-        """The next id as ``str(UUID)`` writes it, without building the UUID: for rows
-        only the bulk writer sees (the drivers take the text for a UUID column)."""
-        self._next += 1
-        n = self._next
-        return f"{self._text_prefix}{n >> 48:04x}-{n & 0xFFFFFFFFFFFF:012x}"
-
-
-def _q3(value: Decimal | None) -> Decimal | None:
-    return None if value is None else value.quantize(THOUSANDTH, rounding=ROUND_HALF_UP)
-
-
 def _finding(
-    message: str, claim: x12.ClaimPayment | None = None, code: str = "duplicate"
+    message: str,
+    *,
+    at_claim: bool = False,
+    segment_number: int | None = None,
+    code: str = "duplicate",
 ) -> dict[str, Any]:
+    """A warning of the file, or of the claim payment (CLP) at ``segment_number``."""
     return x12.Finding(
         message=message,
-        segment_number=claim.segment_number if claim is not None else None,
-        segment="CLP" if claim is not None else None,
-        loop="2100" if claim is not None else None,
+        segment_number=segment_number if at_claim else None,
+        segment="CLP" if at_claim else None,
+        loop="2100" if at_claim else None,
         code=code,
     ).as_dict()
-
-
-# ----------------------------------------------------------------- storable values
-
-
-_LIMITS: dict[str, tuple[dict[str, int], dict[str, Decimal]]] = {}
-
-
-def _column_limits(model: type[Any]) -> tuple[dict[str, int], dict[str, Decimal]]:
-    """Per table: the length of each string column, and the bound (exclusive) of each
-    NUMERIC column's absolute value (``NUMERIC(12, 2)``: 10**10)."""
-    name: str = model.__tablename__
-    if name in _LIMITS:
-        return _LIMITS[name]
-    strings: dict[str, int] = {}
-    numbers: dict[str, Decimal] = {}
-    for column in model.__table__.columns:
-        kind = getattr(column.type, "impl", column.type)
-        if isinstance(kind, String) and kind.length:
-            strings[column.name] = kind.length
-        elif isinstance(kind, Numeric) and kind.precision:
-            numbers[column.name] = Decimal(10) ** (kind.precision - (kind.scale or 0))
-    _LIMITS[name] = (strings, numbers)
-    return strings, numbers
-
-
-def _fit(model: type[Any], rows: list[dict[str, Any]], *, where: x12.Finding) -> None:
-    """Make rows of file data storable on every database (PostgreSQL enforces column
-    sizes, SQLite does not). A text longer than its column is past the X12 maximum
-    length of its element (pyx12's validation warns about it): it is cut to the
-    column. An amount or quantity too large for its column cannot be stored, so the
-    file is rejected (spec/parsing.md: nothing stored), located at ``where``."""
-    strings, numbers = _column_limits(model)
-    for row in rows:
-        for name, length in strings.items():
-            value = row.get(name)
-            if isinstance(value, str) and len(value) > length:
-                row[name] = value[:length]
-        for name, bound in numbers.items():
-            value = row.get(name)
-            # a unit below the bound: half-up rounding to the column's scale stays in
-            if value is not None and abs(value) >= bound - 1:
-                raise X12Rejected(
-                    [
-                        x12.Finding(
-                            f"{where.message}: an amount or quantity is too large to store "
-                            f"(at most {bound - 1:,} is accepted)",
-                            segment_number=where.segment_number,
-                            segment=where.segment,
-                            loop=where.loop,
-                            code="amount_out_of_range",
-                        )
-                    ]
-                )
-
-
-def _fits(model: type[Any], rows: list[dict[str, Any]]) -> bool:
-    """True when ``_fit`` would change nothing in ``rows`` and raise nothing: one pass
-    per column over the whole batch (``map``/``max`` in C rather than a Python loop
-    per value). Anything unusual answers False, and ``_fit`` then decides."""
-    strings, numbers = _column_limits(model)
-    try:
-        for name, length in strings.items():
-            if max(map(len, filter(None, map(itemgetter(name), rows))), default=0) > length:
-                return False
-        for name, bound in numbers.items():
-            if max(map(abs, filter(None, map(itemgetter(name), rows))), default=0) >= bound - 1:
-                return False
-    except (KeyError, TypeError, ArithmeticError):
-        return False
-    return True
-
-
-def _fit_claims(
-    claims: list[x12.ClaimPayment],
-    tables: list[tuple[type[Any], list[dict[str, Any]], list[int]]],
-) -> None:
-    """``_fit`` of a batch whose rows of each table are grouped by claim (``starts``:
-    where each claim's rows begin): checked as a whole, and claim by claim (the same
-    cuts, the same located rejection) only when something does not fit."""
-    if all(_fits(model, rows) for model, rows, _ in tables):
-        return
-    for index, claim in enumerate(claims):
-        where = _at_claim(claim)
-        for model, rows, starts in tables:
-            end = starts[index + 1] if index + 1 < len(starts) else len(rows)
-            _fit(model, rows[starts[index] : end], where=where)
-
-
-def _at_claim(claim: x12.ClaimPayment) -> x12.Finding:
-    return x12.Finding(
-        "the claim payment", segment_number=claim.segment_number, segment="CLP", loop="2100"
-    )
-
-
-def _at_transaction(remittance: x12.Remittance) -> x12.Finding:
-    return x12.Finding(
-        "the transaction set (BPR, PLB)", segment_number=remittance.segment_number, segment="ST"
-    )
 
 
 # ---------------------------------------------------------------------- contracts
@@ -250,102 +111,9 @@ def _load_reference() -> Any:
     return load_reference()
 
 
-@dataclass(slots=True)
-class _Payee:
-    """What contract matching needs of a remittance (repricing.md §1)."""
-
-    payer_identifiers: tuple[str, ...]
-    payee_npi: str | None
-    payee_tin: str | None
-
-
-_Priced = tuple[LineResult, "ContractTerms | None", "date | None"]
-
-
-class _Pricer:
-    """Contracts and reference data for one unit of work; contracts are matched once
-    per (payer, payee, date of service)."""
-
-    def __init__(self, session: Session) -> None:
-        self.index = _load_contract_index(session)
-        self.reference = _load_reference()
-        self._memo: dict[tuple[tuple[str, ...], str | None, str | None, date | None], Any] = {}
-
-    def contract_for(self, payee: _Payee) -> Callable[[date | None], ContractTerms | None]:
-        def lookup(service_date: date | None) -> ContractTerms | None:
-            key = (payee.payer_identifiers, payee.payee_npi, payee.payee_tin, service_date)
-            if key not in self._memo:
-                self._memo[key] = self.index.match(
-                    payer_identifiers=payee.payer_identifiers,
-                    payee_npi=payee.payee_npi,
-                    payee_tin=payee.payee_tin,
-                    service_date=service_date,
-                )
-            terms: ContractTerms | None = self._memo[key]
-            return terms
-
-        return lookup
-
-    def price(
-        self, claim: x12.ClaimPayment, payee: _Payee
-    ) -> list[tuple[LineResult, ContractTerms | None, date | None]]:
-        """Each line's result with the contract it was priced under and its date of
-        service (reversals and line-less claims: nothing)."""
-        contract_for = self.contract_for(payee)
-        results = price_claim(claim, contract_for, self.reference)
-        lines = {line.position: line for line in claim.lines}
-        priced = []
-        for result in results:
-            line = lines[result.position]
-            service_date = date_of_service(claim, line)
-            priced.append((result, contract_for(service_date), service_date))
-        return priced
-
-
-def _result_values(
-    result: LineResult,
-    terms: ContractTerms | None,
-    service_date: date | None,
-    *,
-    payer_id: str | None,
-    payer_name: str | None,
-    payment_date: date | None,
-) -> dict[str, Any]:
-    """The priced columns of a ``pricing_results`` row (everything but ids, links and
-    lifecycle), shared by ingest and re-pricing."""
-    contract = terms.contract if terms is not None else None
-    deadline = (
-        dispute_deadline(contract, payment_date=payment_date, service_date=service_date)
-        if contract is not None
-        else None
-    )
-    return {
-        "contract_version_id": terms.version_id if terms is not None else None,
-        "contract_id": result.contract_id,
-        "packet_payer_id": contract.payer.ids[0] if contract is not None else payer_id,
-        "packet_payer_name": contract.payer.name if contract is not None else payer_name,
-        "service_date": service_date,
-        "procedure_code": result.procedure_code,
-        "modifiers": list(result.modifiers),
-        "units": _q3(result.units),
-        "base_amount": result.base_amount,
-        "bundled_into": result.bundled_into,
-        "bilateral_percent": _q3(result.bilateral_percent),
-        "mpr_rank": result.mpr_rank,
-        "mpr_percent": _q3(result.mpr_percent),
-        "amount_before_mpr": result.amount_before_mpr,
-        "expected_amount": result.expected_allowed,
-        "actual_amount": result.actual_allowed,
-        "variance_amount": result.variance,
-        "category": result.category.value,
-        "disputable": result.disputable,
-        "payer_reduction_percent": _q3(result.payer_reduction_percent),
-        "clause": result.clause,
-        "explanation": result.explanation,
-        "carc": list(result.carc),
-        "rarc": list(result.rarc),
-        "dispute_deadline": deadline,
-    }
+def _pricer(session: Session) -> Pricer:
+    """Contracts and reference data for one unit of work."""
+    return Pricer(_load_contract_index(session), _load_reference())
 
 
 # ------------------------------------------------------------------------- ingest
@@ -355,7 +123,6 @@ def _result_values(
 class _RemittanceState:
     id: uuid.UUID
     remittance: x12.Remittance
-    payee: _Payee
     done: bool = False
     inserted: bool = False
     skipped: bool = False
@@ -364,48 +131,51 @@ class _RemittanceState:
     claims_new: int = 0
     warnings: list[dict[str, Any]] = field(default_factory=list)
     inserted_state: tuple[int, int] = (0, 0)  # (claims_count, warnings) when inserted
-    key: str = field(init=False)  # str(id), for the rows of the bulk writer
-
-    def __post_init__(self) -> None:
-        self.key = str(self.id)
 
 
 @dataclass(slots=True)
-class _PendingClaim:
-    claim: x12.ClaimPayment
-    identity: str
+class _PendingBatch:
+    batch: prepare.Batch
     state: _RemittanceState
+    keep: list[bool]  # per claim: to be stored (not a repeat, not stored before)
+
+
+# files from this size on are read and priced in a child process while this one
+# writes (prepare.prepare_in_process); smaller ones in this process, where starting a
+# child would cost more than it saves
+PROCESS_BYTES = 1024 * 1024
 
 
 class _FileIngest:
-    """The state of one file's ingest inside its savepoint."""
+    """The state of one file's ingest inside its savepoint: it takes the events of
+    ``prepare`` (claims read, priced and turned into rows elsewhere), decides what is
+    new and writes it."""
 
-    def __init__(self, session: Session, *, actor: Actor, pricer: _Pricer) -> None:
+    def __init__(self, session: Session, *, actor: Actor, pricer: Pricer) -> None:
         self.session = session
         self.actor = actor
         self.pricer = pricer
         self.file_id = models.new_id()
-        self.ids = _FileIds(self.file_id)
+        # prepare's ids count from 1; this writer's own rows (PLB) from far above
+        self.ids = prepare.FileIds(self.file_id, start=1 << 62)
         self.now = models.utcnow()
         self.states: list[_RemittanceState] = []
-        self.pending: list[_PendingClaim] = []
-        self.seen: set[str] = set()
+        self._by_id: dict[uuid.UUID, _RemittanceState] = {}
+        self.pending: list[_PendingBatch] = []
+        self.pending_claims = 0
         self.claims = 0
         self.duplicates = 0
         self.new_claims = 0
         self.lines = 0
         self.file_warnings: list[dict[str, Any]] = []
         self.original_file_id: uuid.UUID | None = None
-        self._line_ids: dict[uuid.UUID, tuple[str, list[str]]] = {}
         self.writer = repository.BulkWriter(session)
-        # the last batch's new claims and ids, linked once its rows are written
-        self._to_link: tuple[list[_PendingClaim], list[uuid.UUID]] | None = None
+        # the last batches' new claims, linked once their rows are written
+        self._to_link: list[tuple[prepare.ClaimInfo, _RemittanceState]] | None = None
 
     # ---------------------------------------------------------------- the stream
 
     def run(self, data: bytes, content_hash: str, filename: str | None) -> None:
-        from app.x12.reader import TransactionEnd, TransactionStart, stream_835
-
         repository.insert_rows(
             self.session,
             models.EraFile,
@@ -430,56 +200,66 @@ class _FileIngest:
                 }
             ],
         )
-        stream = stream_835(data)
+        produce = prepare.prepare_in_process if len(data) >= PROCESS_BYTES else prepare.prepare
+        events = produce(
+            data,
+            file_id=self.file_id,
+            pricer=self.pricer,
+            dialect_key=repository.dialect_key(self.session.connection().dialect),
+            now=self.now,
+            batch_claims=BATCH_CLAIMS,
+        )
+        stream_warnings: list[x12.Finding] = []
         try:
-            for event in stream:
-                if isinstance(event, TransactionStart):
-                    self._start(event.remittance)
-                elif isinstance(event, TransactionEnd):
+            for event in events:
+                if isinstance(event, prepare.Batch):
+                    self._batch(event)
+                    if self.pending_claims >= BATCH_CLAIMS:
+                        self._flush()
+                elif isinstance(event, prepare.Start):
+                    self._start(event.remittance, event.state_id)
+                elif isinstance(event, prepare.End):
                     self._end(event.remittance)
                 else:
-                    self._claim(event)
-                    if len(self.pending) >= BATCH_CLAIMS:
-                        self._flush()
+                    stream_warnings = event.warnings
             self._flush()
             self.writer.wait()
             self._link()
         finally:
+            close = getattr(events, "close", None)
+            if close is not None:
+                close()  # ends a child process still reading
             # nothing may touch the connection (the savepoint's rollback or release)
             # while a write is under way
             self.writer.close()
-        self.file_warnings[:0] = [w.as_dict() for w in stream.warnings]
+        self.file_warnings[:0] = [w.as_dict() for w in stream_warnings]
         if not self.states:
             raise X12Rejected([x12.Finding("no 835 payment (BPR) was found in the file")])
 
-    def _start(self, remittance: x12.Remittance) -> None:
+    def _start(self, remittance: x12.Remittance, state_id: uuid.UUID) -> None:
         practice = remittance.practice_key
         if not self.actor.may_see(practice):
             raise Forbidden(
                 f"this key may not upload remittances for practice {practice or '(none)'}"
             )
-        payee = _Payee(remittance.payer_identifiers, remittance.payee_npi, remittance.payee_tin)
-        self.states.append(_RemittanceState(self.ids(), remittance, payee))
+        state = _RemittanceState(state_id, remittance)
+        self.states.append(state)
+        self._by_id[state_id] = state
 
     def _end(self, remittance: x12.Remittance) -> None:
         state = self.states[-1]
+        state.remittance = remittance  # the same object, or its copy from the child
         state.done = True
         state.warnings[:0] = [w.as_dict() for w in remittance.warnings]
 
-    def _claim(self, claim: x12.ClaimPayment) -> None:
-        state = self.states[-1]
-        self.claims += 1
-        self.lines += len(claim.lines)
-        state.claims_read += 1
-        identity = claim_identity(state.remittance, claim)
-        if identity in self.seen:
-            self.duplicates += 1
-            state.warnings.append(
-                _finding("the same claim payment is repeated in the file: skipped", claim)
-            )
-            return
-        self.seen.add(identity)
-        self.pending.append(_PendingClaim(claim, identity, state))
+    def _batch(self, batch: prepare.Batch) -> None:
+        state = self._by_id[batch.state_id]
+        for info in batch.claims:
+            self.claims += 1
+            self.lines += info.lines
+            state.claims_read += 1
+        self.pending.append(_PendingBatch(batch, state, [True] * len(batch.claims)))
+        self.pending_claims += len(batch.claims)
 
     # ---------------------------------------------------------------- one batch
 
@@ -489,46 +269,67 @@ class _FileIngest:
         # without the writer's thread)
         self.writer.wait()
         self._link()
-        pending, self.pending = self.pending, []
-        stored = repository.stored_identities(self.session, [p.identity for p in pending])
-        new: list[_PendingClaim] = []
+        pending, self.pending, self.pending_claims = self.pending, [], 0
+        # a claim payment seen before is skipped: earlier in these batches, or stored
+        # (by an earlier batch of this file: repeated in the file; else: a duplicate).
+        # No set of the whole file's identities is kept: memory stays flat.
+        stored = repository.stored_identities(
+            self.session, [info.identity for item in pending for info in item.batch.claims]
+        )
+        seen: set[str] = set()
+        new: list[tuple[prepare.ClaimInfo, _RemittanceState]] = []
         for item in pending:
-            original = stored.get(item.identity)
-            if original is None:
-                new.append(item)
-                item.state.claims_new += 1
-                continue
-            self.duplicates += 1
-            self.original_file_id = self.original_file_id or original
-            item.state.warnings.append(
-                _finding("claim payment already stored: skipped", item.claim)
-            )
+            for k, info in enumerate(item.batch.claims):
+                original = stored.get(info.identity)
+                if info.identity in seen or original == self.file_id:
+                    message = "the same claim payment is repeated in the file: skipped"
+                elif original is not None:
+                    seen.add(info.identity)
+                    message = "claim payment already stored: skipped"
+                    self.original_file_id = self.original_file_id or original
+                else:
+                    seen.add(info.identity)
+                    new.append((info, item.state))
+                    item.state.claims_new += 1
+                    continue
+                item.keep[k] = False
+                self.duplicates += 1
+                item.state.warnings.append(
+                    _finding(message, at_claim=True, segment_number=info.segment_number)
+                )
         self._write_remittances()
         self.new_claims += len(new)
-        claim_ids = self._write_claims(new)
-        self._price(new, claim_ids)
-        self._to_link = (new, claim_ids)
+        tables: list[repository.PreparedRows] | None = None
+        for item in pending:
+            rows = item.batch.rows_of(item.keep)
+            if tables is None:
+                tables = rows
+            else:
+                for table, more in zip(tables, rows, strict=True):
+                    table.extend(more)
+        for model, table in zip(prepare.BATCH_TABLES, tables or [], strict=False):
+            self.writer.insert_prepared(model, table)
+        self._to_link = new
 
     def _link(self) -> None:
         if self._to_link is None:
             return
-        new, claim_ids = self._to_link
-        self._to_link = None
+        new, self._to_link = self._to_link, None
         if new:
             # only claims with a reversal in their history can link or recover: the
             # batch's own reversals, and CLP01s with a reversal or a reversed payment
             # stored (this batch's included, as it is written already)
             involved = repository.claim_ids_with_reversals(
-                self.session, [p.claim.claim_id for p in new if not p.claim.is_reversal]
+                self.session, [info.claim_id for info, _ in new if not info.is_reversal]
             )
             link_reversals(
                 self.session,
                 keys={
-                    (p.state.remittance.payer_id, p.state.remittance.practice_key, p.claim.claim_id)
-                    for p in new
-                    if p.claim.is_reversal or p.claim.claim_id in involved
+                    (state.remittance.payer_id, state.remittance.practice_key, info.claim_id)
+                    for info, state in new
+                    if info.is_reversal or info.claim_id in involved
                 },
-                new_claim_ids=set(claim_ids),
+                new_claim_ids={uuid.UUID(info.key) for info, _ in new},
                 actor=self.actor,
             )
 
@@ -568,7 +369,9 @@ class _FileIngest:
                         )
                         continue
                 rows.append(self._remittance_row(state))
-                _fit(models.Remittance, rows[-1:], where=_at_transaction(state.remittance))
+                prepare.fit(
+                    models.Remittance, rows[-1:], where=prepare.at_transaction(state.remittance)
+                )
                 state.inserted = True
                 state.inserted_state = (state.claims_new, len(state.warnings))
             if state.done and not state.plb_written:
@@ -586,10 +389,10 @@ class _FileIngest:
                     }
                     for plb in state.remittance.provider_adjustments
                 )
-                _fit(
+                prepare.fit(
                     models.ProviderAdjustment,
                     plb_rows[plb_start:],
-                    where=_at_transaction(state.remittance),
+                    where=prepare.at_transaction(state.remittance),
                 )
         self.writer.insert(models.Remittance, rows)
         self.writer.insert(models.ProviderAdjustment, plb_rows)
@@ -622,121 +425,6 @@ class _FileIngest:
             "claims_count": state.claims_new,
             "warnings": list(state.warnings),
         }
-
-    def _write_claims(self, new: list[_PendingClaim]) -> list[uuid.UUID]:
-        claim_rows: list[dict[str, Any]] = []
-        line_rows: list[dict[str, Any]] = []
-        adjustment_rows: list[dict[str, Any]] = []
-        claim_ids: list[uuid.UUID] = []
-        line_starts: list[int] = []
-        adjustment_starts: list[int] = []
-        text_id = self.ids.text
-        file_key = str(self.file_id)
-        for item in new:
-            claim, r = item.claim, item.state.remittance
-            line_starts.append(len(line_rows))
-            adjustment_starts.append(len(adjustment_rows))
-            claim_id = self.ids()
-            claim_ids.append(claim_id)
-            claim_key = str(claim_id)
-            claim_rows.append(
-                {
-                    "id": claim_key,
-                    "remittance_id": item.state.key,
-                    "file_id": file_key,
-                    "position": claim.position,
-                    "identity": item.identity,
-                    "claim_id": claim.claim_id,
-                    "status_code": claim.status_code,
-                    "charge_amount": claim.charge_amount,
-                    "paid_amount": claim.paid_amount,
-                    "patient_responsibility_amount": claim.patient_responsibility_amount,
-                    "filing_indicator": claim.filing_indicator,
-                    "payer_claim_number": claim.payer_claim_number,
-                    "place_of_service": claim.place_of_service,
-                    "frequency_code": claim.frequency_code,
-                    "patient_name": claim.patient_name,
-                    "patient_member_id": claim.patient_member_id,
-                    "insured_name": claim.insured_name,
-                    "insured_member_id": claim.insured_member_id,
-                    "statement_from_date": claim.statement_from_date,
-                    "statement_to_date": claim.statement_to_date,
-                    "remark_codes": list(claim.remark_codes),
-                    "payer_id": r.payer_id,
-                    "practice_key": r.practice_key,
-                    "payment_date": r.effective_payment_date,
-                    "reverses_id": None,
-                    "reversed_by_id": None,
-                }
-            )
-            adjustment_rows.extend(
-                _adjustment_row(text_id(), claim_key, None, adj) for adj in claim.adjustments
-            )
-            line_ids: list[str] = []
-            for line in claim.lines:
-                line_id = text_id()
-                line_ids.append(line_id)
-                line_rows.append(_line_row(line_id, claim_key, line))
-                adjustment_rows.extend(
-                    _adjustment_row(text_id(), claim_key, line_id, adj) for adj in line.adjustments
-                )
-            self._line_ids[claim_id] = (claim_key, line_ids)
-        _fit_claims(
-            [item.claim for item in new],
-            [
-                (models.ClaimPayment, claim_rows, list(range(len(claim_rows)))),
-                (models.ServiceLine, line_rows, line_starts),
-                (models.Adjustment, adjustment_rows, adjustment_starts),
-            ],
-        )
-        self.writer.insert(models.ClaimPayment, claim_rows)
-        self.writer.insert(models.ServiceLine, line_rows)
-        self.writer.insert(models.Adjustment, adjustment_rows)
-        return claim_ids
-
-    def _price(self, new: list[_PendingClaim], claim_ids: list[uuid.UUID]) -> None:
-        rows: list[dict[str, Any]] = []
-        priced: list[x12.ClaimPayment] = []
-        starts: list[int] = []
-        text_id = self.ids.text
-        file_key = str(self.file_id)
-        for item, claim_id in zip(new, claim_ids, strict=True):
-            claim, state = item.claim, item.state
-            claim_key, line_ids = self._line_ids.pop(claim_id)
-            if claim.is_reversal or not claim.lines:
-                continue
-            r = state.remittance
-            priced.append(claim)
-            starts.append(len(rows))
-            by_position = {
-                line.position: line_id for line, line_id in zip(claim.lines, line_ids, strict=True)
-            }
-            for result, terms, service_date in self.pricer.price(claim, state.payee):
-                row = _result_values(
-                    result,
-                    terms,
-                    service_date,
-                    payer_id=r.payer_id,
-                    payer_name=r.payer.name,
-                    payment_date=r.effective_payment_date,
-                )
-                row.update(
-                    id=text_id(),
-                    service_line_id=by_position[result.position],
-                    claim_payment_id=claim_key,
-                    remittance_id=state.key,
-                    file_id=file_key,
-                    payer_id=r.payer_id,
-                    practice_key=r.practice_key,
-                    payment_date=r.effective_payment_date,
-                    status="open",
-                    recovered_amount=None,
-                    filed_packet_id=None,
-                    priced_at=self.now,
-                )
-                rows.append(row)
-        _fit_claims(priced, [(models.PricingResult, rows, starts)])
-        self.writer.insert(models.PricingResult, rows)
 
     # ---------------------------------------------------------------- the end
 
@@ -778,47 +466,6 @@ class _FileIngest:
         if self.claims:
             return self.new_claims == 0
         return not any(s.inserted for s in self.states)
-
-
-def _adjustment_row(
-    row_id: str,
-    claim_id: str,
-    line_id: str | None,
-    adjustment: x12.Adjustment,
-) -> dict[str, Any]:
-    return {
-        "id": row_id,
-        "claim_payment_id": claim_id,
-        "service_line_id": line_id,
-        "group_code": adjustment.group_code[:2],
-        "reason_code": adjustment.reason_code[:5],
-        "amount": adjustment.amount,
-        "quantity": _q3(adjustment.quantity),
-    }
-
-
-def _line_row(line_id: str, claim_id: str, line: x12.ServiceLine) -> dict[str, Any]:
-    return {
-        "id": line_id,
-        "claim_payment_id": claim_id,
-        "position": line.position,
-        "procedure_qualifier": line.procedure_qualifier,
-        "procedure_code": line.procedure_code,
-        "modifiers": list(line.modifiers),
-        "charge_amount": line.charge_amount,
-        "paid_amount": line.paid_amount,
-        "revenue_code": line.revenue_code,
-        "units": _q3(line.units),
-        "original_qualifier": line.original_qualifier,
-        "original_procedure_code": line.original_procedure_code,
-        "original_modifiers": list(line.original_modifiers),
-        "original_units": _q3(line.original_units),
-        "service_date": line.service_date,
-        "service_end_date": line.service_end_date,
-        "line_control_number": line.line_control_number,
-        "allowed_amount": line.allowed_amount,
-        "remark_codes": list(line.remark_codes),
-    }
 
 
 def _merge_warnings(
@@ -899,14 +546,14 @@ def ingest_file(
     # files touching the same claims take turns, so reversals and duplicates see
     # what was stored before them
     repository.lock_for_ingest(session, _lock_keys(data))
-    pricer: _Pricer | None = None
+    pricer: Pricer | None = None
     for attempt in (1, 2):
         stored = repository.file_by_hash(session, content_hash)
         if stored is not None:
             if actor.is_scoped and not set(stored.practice_keys) <= actor.practices:
                 raise Forbidden("this key may not upload this file's practices")
             return _duplicate(session, filename=filename, original_id=stored.id, actor=actor)
-        pricer = pricer or _Pricer(session)
+        pricer = pricer or _pricer(session)
         ingest = _FileIngest(session, actor=actor, pricer=pricer)
         try:
             with session.begin_nested():
@@ -1554,7 +1201,7 @@ def delete_file(session: Session, *, file_id: uuid.UUID | str, actor: Actor) -> 
     session.expunge(file)
     counts = repository.delete_file(session, file.id)
     if unreversed:
-        _reprice_claims(session, unreversed, _Pricer(session), RepriceReport())
+        _reprice_claims(session, unreversed, _pricer(session), RepriceReport())
     record(
         session,
         actor=actor,
@@ -1643,7 +1290,7 @@ def reprice(
     reversed payments stay reversed. ``contract_id`` limits the work to results priced
     under it or without a contract; ``since`` to lines served on or after the date."""
     report = RepriceReport()
-    pricer = _Pricer(session)
+    pricer = _pricer(session)
     after: uuid.UUID | None = None
     while True:
         claim_ids = repository.claims_to_reprice(
@@ -1702,12 +1349,12 @@ def _same(name: str, old: Any, new: Any) -> bool:
     if isinstance(old, Decimal) and isinstance(new, Decimal):
         if name in _MONEY:
             return to_cents(old) == to_cents(new)
-        return _q3(old) == _q3(new)
+        return prepare.q3(old) == prepare.q3(new)
     return bool(old == new)
 
 
 def _reprice_claims(
-    session: Session, claim_ids: list[uuid.UUID], pricer: _Pricer, report: RepriceReport
+    session: Session, claim_ids: list[uuid.UUID], pricer: Pricer, report: RepriceReport
 ) -> None:
     pairs = repository.claim_rows(session, claim_ids)
     lines = repository.lines_of_claims(session, claim_ids)
@@ -1735,7 +1382,7 @@ def _reprice_claims(
             report.reversed += len(stored)
             continue
         domain = _domain_claim(claim, claim_lines, adj_by_owner)
-        payee = _Payee(
+        payee = prepare.Payee(
             tuple(remittance.payer_identifiers), remittance.payee_npi, remittance.payee_tin
         )
         line_by_position = {ln.position: ln for ln in claim_lines}
@@ -1746,7 +1393,7 @@ def _reprice_claims(
             if row.status != "open" or row.filed_packet_id is not None:
                 report.frozen += 1
                 continue
-            values = _result_values(
+            values = prepare.result_values(
                 result,
                 terms,
                 service_date,

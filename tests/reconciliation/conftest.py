@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from app.access.schemas import CLI_ACTOR, Actor
 from app.contracts.service import load_paths
 from app.db import models
+from app.reconciliation import service
 from app.reconciliation.schemas import FileResult
 from app.reconciliation.service import ingest_file
 from tests.support import shared_path
@@ -51,8 +52,16 @@ def contract(session: Session, examples: Path) -> None:
 Ingest = Callable[..., FileResult]
 
 
-@pytest.fixture
-def ingest(session: Session) -> Ingest:
+@pytest.fixture(params=["in-process", "child-process"])
+def ingest(
+    request: pytest.FixtureRequest, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> Ingest:
+    """Ingest as the command line does; every test using it runs twice: files read and
+    priced in this process, and in a child process (as files from
+    ``service.PROCESS_BYTES`` on are) — the same answers and the same rows."""
+    if request.param == "child-process":
+        monkeypatch.setattr(service, "PROCESS_BYTES", 0)
+
     def run(data: bytes, *, actor: Actor = CLI_ACTOR, **options: Any) -> FileResult:
         options.setdefault("filename", "test.835")
         return ingest_file(session, data=data, actor=actor, **options)

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.db import models
-from app.reconciliation import repository, service
+from app.reconciliation import prepare, repository
 
 SCALARS = st.one_of(
     st.text(max_size=6), st.integers(), st.booleans(), st.none(), st.floats(allow_nan=False)
@@ -54,7 +54,7 @@ def test_json_text_is_json_dumps_whatever_came_before(values: list[list[Any]]) -
 @pytest.mark.parametrize("start", [0, 41, (1 << 48) - 2, (1 << 48) + 7, (1 << 64) - 3])
 def test_text_ids_are_the_uuids_text_in_the_same_sequence(start: int) -> None:
     file_id = uuid.UUID("0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0")
-    as_text, as_uuid = service._FileIds(file_id), service._FileIds(file_id)
+    as_text, as_uuid = prepare.FileIds(file_id), prepare.FileIds(file_id)
     as_text._next = as_uuid._next = start
     texts = [as_text.text() for _ in range(2)]
     assert texts == [str(as_uuid()) for _ in range(2)]

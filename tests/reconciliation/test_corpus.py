@@ -12,7 +12,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy.orm import Session
 
-from app.reconciliation.service import claim_identity
+from app.reconciliation.prepare import claim_identity
 from app.x12 import schemas as x12
 from app.x12.errors import X12Rejected
 from app.x12.reader import parse_835

@@ -1,6 +1,6 @@
 """Values past their column's size inside a batch of claims: texts are cut to the
 column, amounts too large to store reject the file at the claim that holds them
-(service._fit, checked a batch at a time), whichever claim of the batch it is."""
+(prepare.fit, checked a batch at a time), whichever claim of the batch it is."""
 
 from __future__ import annotations
 
