@@ -23,7 +23,9 @@ from typing import Any, cast
 from sqlalchemy import (
     JSON,
     ColumnElement,
+    Date,
     Dialect,
+    Numeric,
     Table,
     Uuid,
     and_,
@@ -52,6 +54,7 @@ from app.db.models import (
     ResultEvent,
     ServiceLine,
 )
+from app.db.types import Money, Quantity
 
 # the number of values bound in one IN (...) list: well under SQLite's and
 # PostgreSQL's limits, and one statement per chunk keeps the count bounded
@@ -327,9 +330,12 @@ def _converter(kind: Any, dialect: Dialect) -> _Converter:
     if isinstance(kind, JSON):
         return _dump_json
     if dialect.name == "postgresql":
-        # psycopg adapts Decimal, UUID, date, datetime, bool and str itself (COPY text);
-        # a NUMERIC(…, 2) column rounds a Decimal to cents half away from zero, as
-        # ``Money`` (ROUND_HALF_UP) would
+        # COPY's text format: numbers and dates as their text, which also pickles
+        # several times faster than Decimal and date objects (rows prepared in a child
+        # process cross a pipe); a NUMERIC(…, 2) column rounds to cents half away from
+        # zero, as ``Money`` (ROUND_HALF_UP) would. psycopg adapts the rest itself.
+        if isinstance(kind, Money | Quantity | Numeric | Date):
+            return str  # str(date) is its ISO form
         return None
     if isinstance(kind, Uuid):
         return _uuid_hex  # as the type stores it (CHAR(32)), from a UUID or its text
