@@ -56,6 +56,12 @@ from app.db.types import Money, to_cents
 # PostgreSQL's limits, and one statement per chunk keeps the count bounded
 IN_CHUNK = 900
 
+# up to this many rows, PostgreSQL is sent one INSERT … VALUES (…), (…) instead of
+# a COPY: a one-claim upload writes 1-10 rows per table, and for so few a COPY's
+# extra protocol exchange and the writer thread cost more than they save (50 rows
+# of the widest table stay far below the 65,535 parameters of one statement)
+SMALL_INSERT_ROWS = 50
+
 # statuses of results in a filed packet: frozen against reversal and re-pricing
 FILED_STATUSES = ("disputed", "recovered", "upheld", "written_off")
 
@@ -70,9 +76,9 @@ def _chunks(values: Sequence[Any], size: int = IN_CHUNK) -> Iterable[Sequence[An
 
 def insert_rows(session: Session, model: type[Any], rows: list[dict[str, Any]]) -> None:
     """Insert rows that all have the same keys (every column without a default), in
-    the session's transaction: ``COPY … FROM STDIN`` on PostgreSQL, one DBAPI
-    ``executemany`` on SQLite, a Core INSERT elsewhere. A UUID column takes a
-    ``uuid.UUID`` or its ``str``.
+    the session's transaction: ``COPY … FROM STDIN`` on PostgreSQL (an INSERT for
+    ``SMALL_INSERT_ROWS`` rows or fewer), one DBAPI ``executemany`` on SQLite, a Core
+    INSERT elsewhere. A UUID column takes a ``uuid.UUID`` or its ``str``.
 
     The ingest writes ~4 rows per service line; SQLAlchemy's executemany spends more
     time per row (parameter dicts, type processors one value at a time) than parsing
@@ -95,7 +101,7 @@ def _bulk_write(
     table = cast(Table, model.__table__)
     connection = session.connection()
     dialect = connection.dialect
-    writer = _writer(table, dialect, tuple(rows[0]))
+    writer = _writer(table, dialect, tuple(rows[0]), copy=len(rows) > SMALL_INSERT_ROWS)
     if writer is None:
         # a Core INSERT: one executemany per batch (the ORM's bulk path drops None keys
         # and would split rows with different None columns apart)
@@ -119,10 +125,18 @@ def _driver_write(
                 value[index] = convert(item)
         values.append(value)
     try:
-        if dialect.name == "postgresql":
+        if statement.startswith("COPY"):
             with driver.cursor() as cursor, cursor.copy(statement) as copy:
                 for value in values:
                     copy.write_row(value)
+        elif dialect.name == "postgresql":
+            # one INSERT of every row (a handful): one statement, one round trip
+            marks = f"({', '.join(['%s'] * len(values[0]))})"
+            with driver.cursor() as cursor:
+                cursor.execute(
+                    f"{statement}{', '.join([marks] * len(values))}",
+                    [item for value in values for item in value],
+                )
         else:
             driver.executemany(statement, values)
     except dialect.loaded_dbapi.Error as exc:
@@ -147,17 +161,21 @@ class BulkWriter:
         self._session = session
         self._queue: list[Future[None]] = []
         self._executor: ThreadPoolExecutor | None = None
-        if session.connection().dialect.name == "postgresql":
-            self._executor = ThreadPoolExecutor(1, thread_name_prefix="era-recon-copy")
+        self._threaded = session.connection().dialect.name == "postgresql"
 
     def insert(self, model: type[Any], rows: list[dict[str, Any]]) -> None:
         if not rows:
             return
-        if self._executor is None:
+        if not self._threaded or (len(rows) <= SMALL_INSERT_ROWS and not self._queue):
+            # a few rows (a small upload) are written at once: handing them to a
+            # thread would cost more than it overlaps; behind queued writes they
+            # queue too, to keep the order of the foreign keys
             insert_rows(self._session, model, rows)
             return
         write = _bulk_write(self._session, model, rows)
         if write is not None:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(1, thread_name_prefix="era-recon-copy")
             self._queue.append(self._executor.submit(write))
 
     def wait(self) -> None:
@@ -188,16 +206,18 @@ class BulkWriter:
 _Converter = Callable[[Any], Any] | None
 # (index of the value in the row, its converter, whether None skips the converter)
 _Converters = list[tuple[int, Callable[[Any], Any], bool]]
-_WRITERS: dict[tuple[str, str, tuple[str, ...]], tuple[str, _Converters] | None] = {}
+_WRITERS: dict[tuple[str, str, tuple[str, ...], bool], tuple[str, _Converters] | None] = {}
 
 
 def _writer(
-    table: Table, dialect: Dialect, names: tuple[str, ...]
+    table: Table, dialect: Dialect, names: tuple[str, ...], *, copy: bool = True
 ) -> tuple[str, _Converters] | None:
     """The statement and per-column value converters of a fast insert of ``names``
-    into ``table`` (cached); None when the Core INSERT must do it (another database,
-    or a column left out that has a default to apply)."""
-    key = (table.name, dialect.name, names)
+    into ``table`` (cached): on PostgreSQL a COPY, or with ``copy=False`` an INSERT
+    for executemany; None when the Core INSERT must do it (another database, or a
+    column left out that has a default to apply)."""
+    copy = copy and dialect.name == "postgresql"
+    key = (table.name, dialect.name, names, copy)
     if key in _WRITERS:
         return _WRITERS[key]
     writer: tuple[str, _Converters] | None = None
@@ -206,8 +226,11 @@ def _writer(
     if dialect.name in ("postgresql", "sqlite") and complete and set(names) <= set(columns.keys()):
         quote = dialect.identifier_preparer.quote
         column_list = ", ".join(quote(name) for name in names)
-        if dialect.name == "postgresql":
+        if copy:
             statement = f"COPY {quote(table.name)} ({column_list}) FROM STDIN"
+        elif dialect.name == "postgresql":
+            # the rows' VALUES groups are added by _driver_write
+            statement = f"INSERT INTO {quote(table.name)} ({column_list}) VALUES "
         else:
             marks = ", ".join("?" for _ in names)
             statement = f"INSERT INTO {quote(table.name)} ({column_list}) VALUES ({marks})"
