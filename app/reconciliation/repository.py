@@ -57,9 +57,10 @@ from app.db.types import Money, to_cents
 IN_CHUNK = 900
 
 # up to this many rows, PostgreSQL is sent one INSERT … VALUES (…), (…) instead of
-# a COPY: a one-claim upload writes 1-10 rows per table, and for so few a COPY's
-# extra protocol exchange and the writer thread cost more than they save (50 rows
-# of the widest table stay far below the 65,535 parameters of one statement)
+# a COPY (and BulkWriter pipelines them): a one-claim upload writes 1-10 rows per
+# table, and for so few a COPY's extra protocol exchange and the writer thread cost
+# more than they save (50 rows of the widest table stay far below the 65,535
+# parameters of one statement)
 SMALL_INSERT_ROWS = 50
 
 # statuses of results in a filed packet: frozen against reversal and re-pricing
@@ -112,7 +113,11 @@ def _bulk_write(
 
 
 def _driver_write(
-    driver: Any, dialect: Dialect, writer: tuple[str, _Converters], rows: list[dict[str, Any]]
+    driver: Any,
+    dialect: Dialect,
+    writer: tuple[str, _Converters],
+    rows: list[dict[str, Any]],
+    cursor: Any = None,
 ) -> None:
     statement, converters = writer
     get = itemgetter(*writer_names) if len(writer_names := tuple(rows[0])) > 1 else None
@@ -130,13 +135,16 @@ def _driver_write(
                 for value in values:
                     copy.write_row(value)
         elif dialect.name == "postgresql":
-            # one INSERT of every row (a handful): one statement, one round trip
+            # one INSERT of every row (a handful): one statement; on the cursor of
+            # BulkWriter's pipeline when given, where it waits for no answer
             marks = f"({', '.join(['%s'] * len(values[0]))})"
-            with driver.cursor() as cursor:
-                cursor.execute(
-                    f"{statement}{', '.join([marks] * len(values))}",
-                    [item for value in values for item in value],
-                )
+            query = f"{statement}{', '.join([marks] * len(values))}"
+            params = [item for value in values for item in value]
+            if cursor is not None:
+                cursor.execute(query, params)
+            else:
+                with driver.cursor() as own:
+                    own.execute(query, params)
         else:
             driver.executemany(statement, values)
     except dialect.loaded_dbapi.Error as exc:
@@ -152,33 +160,72 @@ class BulkWriter:
     overlaps reading and pricing the next one in Python (psycopg lets go of the GIL
     while it waits on the server). Elsewhere the rows are written at once.
 
-    The session's connection is the thread's while anything is queued: call
-    ``wait()`` before any other statement of the session (it re-raises the first
-    error of the queued writes, as ``insert_rows`` would have), and ``close()`` before
-    the unit of work ends (its rollback or commit), whatever happened."""
+    Few rows (``SMALL_INSERT_ROWS`` per table or fewer: a small upload) skip the
+    thread: their INSERTs are held and sent together in one psycopg pipeline at the
+    next ``wait()``, one round trip for a batch's six tables instead of six.
+
+    The session's connection is the thread's while anything is queued, and held rows
+    are not written yet: call ``wait()`` before any other statement of the session
+    (it re-raises the first error of the writes, as ``insert_rows`` would have), and
+    ``close()`` before the unit of work ends (its rollback or commit), whatever
+    happened."""
 
     def __init__(self, session: Session) -> None:
         self._session = session
         self._queue: list[Future[None]] = []
+        self._held: list[Callable[..., None]] = []
         self._executor: ThreadPoolExecutor | None = None
         self._threaded = session.connection().dialect.name == "postgresql"
 
     def insert(self, model: type[Any], rows: list[dict[str, Any]]) -> None:
         if not rows:
             return
-        if not self._threaded or (len(rows) <= SMALL_INSERT_ROWS and not self._queue):
-            # a few rows (a small upload) are written at once: handing them to a
-            # thread would cost more than it overlaps; behind queued writes they
-            # queue too, to keep the order of the foreign keys
+        if not self._threaded:
             insert_rows(self._session, model, rows)
             return
+        table = cast(Table, model.__table__)
+        dialect = self._session.connection().dialect
+        if (
+            len(rows) <= SMALL_INSERT_ROWS
+            and not self._queue
+            and _writer(table, dialect, tuple(rows[0]), copy=False) is not None
+        ):
+            # a few rows: held for the pipeline (behind queued writes they queue too,
+            # to keep the order of the foreign keys)
+            write = _bulk_write(self._session, model, rows)
+            if write is not None:
+                self._held.append(write)
+            return
+        self._send_held()
         write = _bulk_write(self._session, model, rows)
         if write is not None:
             if self._executor is None:
                 self._executor = ThreadPoolExecutor(1, thread_name_prefix="era-recon-copy")
             self._queue.append(self._executor.submit(write))
 
+    def _send_held(self) -> None:
+        """The held INSERTs, in order, in one pipeline: one round trip."""
+        held, self._held = self._held, []
+        if not held:
+            return
+        connection = self._session.connection()
+        driver: Any = connection.connection.driver_connection
+        dialect = connection.dialect
+        try:
+            # the pipeline ends (its one sync, where any error is raised) before the
+            # cursor closes
+            with driver.cursor() as cursor, driver.pipeline():
+                for write in held:
+                    write(cursor=cursor)
+        except dialect.loaded_dbapi.Error as exc:
+            raise DBAPIError.instance(
+                "INSERT (pipeline)", None, exc, dialect.loaded_dbapi.Error, dialect=dialect
+            ) from exc
+
     def wait(self) -> None:
+        if self._held:
+            self._send_held()
+            return  # rows are held only while nothing is queued
         queued, self._queue = self._queue, []
         error: BaseException | None = None
         for future in queued:
@@ -191,7 +238,9 @@ class BulkWriter:
 
     def close(self) -> None:
         """Wait for every queued write without raising (the caller is already
-        unwinding, or has waited), and end the thread."""
+        unwinding, or has waited), and end the thread. Rows still held are dropped:
+        the unit of work is being undone."""
+        self._held = []
         for future in self._queue:
             try:
                 future.result()
