@@ -15,7 +15,12 @@ What it does, start to end, and cleans up after itself:
    concurrent httpx clients, loopback only, until ``--requests`` files are sent or
    ``--seconds`` have passed; a few warm-up files per client are not counted;
 5. prints p50/p95/p99 latency and files/s against the targets (p95 < 50 ms,
-   ≥ 100 files/s), then stops the server and drops the database.
+   ≥ 100 files/s), the CPU each party spent per counted file (the server's
+   processes, the database's backends, this load generator; read from /proc, so
+   Linux only) and the load average, then stops the server and drops the database.
+
+The machine is shared, so compare only runs made one after the other; the CPU per
+file moves much less with the machine's load than latency and files/s do.
 """
 
 from __future__ import annotations
@@ -84,10 +89,79 @@ class Files:
         )
 
 
+def _cpu_seconds(pids: list[int]) -> dict[int, float]:
+    """User + system CPU of each process still alive (from /proc/PID/stat)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    found: dict[int, float] = {}
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        found[pid] = (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    return found
+
+
+def _session_pids(session_id: int) -> list[int]:
+    """The processes of a session (the server: its supervisor and workers)."""
+    pids: list[int] = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[3]) == session_id:  # field 6 of stat: session id
+            pids.append(int(entry))
+    return pids
+
+
+def _backend_pids(name: str) -> list[int]:
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s", (name,)
+        ).fetchall()
+    return [int(pid) for (pid,) in rows]
+
+
+class CpuMeter:
+    """CPU seconds spent by the server, the database's backends and this process
+    between ``start()`` and ``stop()`` (a process that ended in between is missed)."""
+
+    def __init__(self, server_session: int, database: str) -> None:
+        self._server_session = server_session
+        self._database = database
+        self._before: dict[str, dict[int, float]] = {}
+        self._client = 0.0
+        self.spent: dict[str, float] = {}
+
+    def _sample(self) -> dict[str, dict[int, float]]:
+        return {
+            "server": _cpu_seconds(_session_pids(self._server_session)),
+            "postgres": _cpu_seconds(_backend_pids(self._database)),
+        }
+
+    def start(self) -> None:
+        self._before = self._sample()
+        self._client = time.process_time()
+
+    def stop(self) -> None:
+        client = time.process_time() - self._client
+        after = self._sample()
+        for party, now in after.items():
+            before = self._before[party]
+            self.spent[party] = sum(cpu - before.get(pid, 0.0) for pid, cpu in now.items())
+        self.spent["client"] = client
+
+
 def _client(
     base: str,
     secret: str,
     files: Files,
+    ready: threading.Barrier,
     stop: threading.Event,
     budget: list[int],
     lock: threading.Lock,
@@ -99,6 +173,7 @@ def _client(
     with httpx.Client(base_url=base, headers=headers, timeout=30) as client:
         for _ in range(WARMUP_PER_CLIENT):
             client.post("/v1/remittances", content=files.take())
+        ready.wait()  # every client warmed up: the measured window starts together
         while not stop.is_set():
             with lock:
                 if budget[0] <= 0:
@@ -126,9 +201,14 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--workers", type=int, default=2, help="era-recon serve --workers")
+    parser.add_argument(
+        "--db-prefix",
+        default=os.environ.get("BENCH_DB_PREFIX", "erarecon_load"),
+        help="name prefix of the throw-away database (env BENCH_DB_PREFIX)",
+    )
     args = parser.parse_args()
 
-    name = f"erarecon_load_{os.getpid()}_{int(time.time())}"
+    name = f"{args.db_prefix}_{os.getpid()}_{int(time.time())}"
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     url = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
@@ -170,6 +250,7 @@ def main() -> int:
             time.sleep(0.2)
 
         files = Files()
+        ready = threading.Barrier(args.clients + 1)
         stop = threading.Event()
         lock = threading.Lock()
         budget = [args.requests]
@@ -179,13 +260,17 @@ def main() -> int:
         threads = [
             threading.Thread(
                 target=_client,
-                args=(base, secret, files, stop, budget, lock, latencies, spans, failures),
+                args=(base, secret, files, ready, stop, budget, lock, latencies, spans, failures),
             )
             for _ in range(args.clients)
         ]
-        started = time.perf_counter()
         for thread in threads:
             thread.start()
+        meter = CpuMeter(os.getsid(server.pid), name)
+        load_before = os.getloadavg()[0]
+        ready.wait(120)
+        meter.start()
+        started = time.perf_counter()
         limit = started + args.seconds
         while any(t.is_alive() for t in threads) and time.perf_counter() < limit:
             time.sleep(0.1)
@@ -193,6 +278,8 @@ def main() -> int:
         for thread in threads:
             thread.join(30)
         wall = time.perf_counter() - started
+        meter.stop()
+        load_after = os.getloadavg()[0]
         count = len(latencies)
         if not count:
             raise SystemExit("no request was measured")
@@ -212,6 +299,12 @@ def main() -> int:
             f"mean {statistics.fmean(ms):.1f}  max {max(ms):.1f}"
         )
         print(f"throughput: {rate:.1f} files/s; failures: {len(failures)}")
+        print(
+            "CPU ms per file: "
+            + "  ".join(f"{party} {meter.spent[party] * 1000 / count:.1f}" for party in meter.spent)
+            + f"  (total {sum(meter.spent.values()) * 1000 / count:.1f}); "
+            f"load average {load_before:.2f} -> {load_after:.2f}"
+        )
         for failure in failures[:3]:
             print(f"  {failure}")
         p95_ok = p95 < TARGET_P95_MS

@@ -60,6 +60,13 @@ from app.db.types import Money, Quantity
 # PostgreSQL's limits, and one statement per chunk keeps the count bounded
 IN_CHUNK = 900
 
+# up to this many rows, PostgreSQL is sent one INSERT … VALUES (…), (…) instead of
+# a COPY (and BulkWriter pipelines them): a one-claim upload writes 1-10 rows per
+# table, and for so few a COPY's extra protocol exchange and the writer thread cost
+# more than they save (50 rows of the widest table stay far below the 65,535
+# parameters of one statement)
+SMALL_INSERT_ROWS = 50
+
 # statuses of results in a filed packet: frozen against reversal and re-pricing
 FILED_STATUSES = ("disputed", "recovered", "upheld", "written_off")
 
@@ -74,9 +81,9 @@ def _chunks(values: Sequence[Any], size: int = IN_CHUNK) -> Iterable[Sequence[An
 
 def insert_rows(session: Session, model: type[Any], rows: list[dict[str, Any]]) -> None:
     """Insert rows that all have the same keys (every column without a default), in
-    the session's transaction: ``COPY … FROM STDIN`` on PostgreSQL, one DBAPI
-    ``executemany`` on SQLite, a Core INSERT elsewhere. A UUID column takes a
-    ``uuid.UUID`` or its ``str``.
+    the session's transaction: ``COPY … FROM STDIN`` on PostgreSQL (an INSERT for
+    ``SMALL_INSERT_ROWS`` rows or fewer), one DBAPI ``executemany`` on SQLite, a Core
+    INSERT elsewhere. A UUID column takes a ``uuid.UUID`` or its ``str``.
 
     The ingest writes ~4 rows per service line; SQLAlchemy's executemany spends more
     time per row (parameter dicts, type processors one value at a time) than parsing
@@ -99,7 +106,7 @@ def _bulk_write(
     table = cast(Table, model.__table__)
     connection = session.connection()
     dialect = connection.dialect
-    writer = _writer(table, dialect, tuple(rows[0]))
+    writer = _writer(table, dialect, tuple(rows[0]), copy=len(rows) > SMALL_INSERT_ROWS)
     if writer is None:
         # a Core INSERT: one executemany per batch (the ORM's bulk path drops None keys
         # and would split rows with different None columns apart)
@@ -110,9 +117,13 @@ def _bulk_write(
 
 
 def _driver_write(
-    driver: Any, dialect: Dialect, writer: tuple[str, _Converters], rows: list[dict[str, Any]]
+    driver: Any,
+    dialect: Dialect,
+    writer: tuple[str, _Converters],
+    rows: list[dict[str, Any]],
+    cursor: Any = None,
 ) -> None:
-    _send(driver, dialect, writer[0], _convert(writer[1], rows))
+    _send(driver, dialect, writer[0], _convert(writer[1], rows), cursor)
 
 
 def _convert(converters: _Converters, rows: list[dict[str, Any]]) -> list[Sequence[Any]]:
@@ -135,12 +146,29 @@ def _convert(converters: _Converters, rows: list[dict[str, Any]]) -> list[Sequen
     return list(zip(*columns, strict=True))
 
 
-def _send(driver: Any, dialect: Dialect, statement: str, values: list[Sequence[Any]]) -> None:
+def _send(
+    driver: Any,
+    dialect: Dialect,
+    statement: str,
+    values: list[Sequence[Any]],
+    cursor: Any = None,
+) -> None:
     try:
-        if dialect.name == "postgresql":
-            with driver.cursor() as cursor, cursor.copy(statement) as copy:
+        if statement.startswith("COPY"):
+            with driver.cursor() as own, own.copy(statement) as copy:
                 for value in values:
                     copy.write_row(value)
+        elif dialect.name == "postgresql":
+            # one INSERT of every row (a handful): one statement; on the cursor of
+            # BulkWriter's pipeline when given, where it waits for no answer
+            marks = f"({', '.join(['%s'] * len(values[0]))})"
+            query = f"{statement}{', '.join([marks] * len(values))}"
+            params = [item for value in values for item in value]
+            if cursor is not None:
+                cursor.execute(query, params)
+            else:
+                with driver.cursor() as own:
+                    own.execute(query, params)
         else:
             driver.executemany(statement, values)
     except dialect.loaded_dbapi.Error as exc:
@@ -219,30 +247,52 @@ class BulkWriter:
     overlaps reading and pricing the next one in Python (psycopg lets go of the GIL
     while it waits on the server). Elsewhere the rows are written at once.
 
-    The session's connection is the thread's while anything is queued: call
-    ``wait()`` before any other statement of the session (it re-raises the first
-    error of the queued writes, as ``insert_rows`` would have), and ``close()`` before
-    the unit of work ends (its rollback or commit), whatever happened."""
+    Few rows (``SMALL_INSERT_ROWS`` per table or fewer: a small upload) skip the
+    thread: their INSERTs are held and sent together in one psycopg pipeline at the
+    next ``wait()``, one round trip for a batch's six tables instead of six.
+
+    The session's connection is the thread's while anything is queued, and held rows
+    are not written yet: call ``wait()`` before any other statement of the session
+    (it re-raises the first error of the writes, as ``insert_rows`` would have), and
+    ``close()`` before the unit of work ends (its rollback or commit), whatever
+    happened."""
 
     def __init__(self, session: Session) -> None:
         self._session = session
         self._queue: list[Future[None]] = []
+        self._held: list[Callable[..., None]] = []
         self._executor: ThreadPoolExecutor | None = None
-        if session.connection().dialect.name == "postgresql":
-            self._executor = ThreadPoolExecutor(1, thread_name_prefix="era-recon-copy")
+        self._threaded = session.connection().dialect.name == "postgresql"
 
     def insert(self, model: type[Any], rows: list[dict[str, Any]]) -> None:
         if not rows:
             return
-        if self._executor is None:
+        if not self._threaded:
             insert_rows(self._session, model, rows)
             return
+        table = cast(Table, model.__table__)
+        dialect = self._session.connection().dialect
+        if (
+            len(rows) <= SMALL_INSERT_ROWS
+            and not self._queue
+            and _writer(table, dialect, tuple(rows[0]), copy=False) is not None
+        ):
+            # a few rows: held for the pipeline (behind queued writes they queue too,
+            # to keep the order of the foreign keys)
+            write = _bulk_write(self._session, model, rows)
+            if write is not None:
+                self._held.append(write)
+            return
+        self._send_held()
         write = _bulk_write(self._session, model, rows)
         if write is not None:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(1, thread_name_prefix="era-recon-copy")
             self._queue.append(self._executor.submit(write))
 
     def insert_prepared(self, model: type[Any], prepared: PreparedRows) -> None:
-        """Insert rows made ready by ``prepare_rows`` (with the same dialect)."""
+        """Insert rows made ready by ``prepare_rows`` (with the same dialect), as
+        ``insert`` would: a few held for the pipeline, many by COPY on the thread."""
         if not len(prepared):
             return
         if prepared.values is None:
@@ -252,17 +302,46 @@ class BulkWriter:
         table = cast(Table, model.__table__)
         connection = self._session.connection()
         dialect = connection.dialect
-        writer = _writer(table, dialect, prepared.names)
+        driver = connection.connection.driver_connection
+        values = prepared.values
+        small = self._threaded and len(values) <= SMALL_INSERT_ROWS and not self._queue
+        writer = _writer(table, dialect, prepared.names, copy=not small)
         assert writer is not None  # prepared for this dialect: the writer exists
-        write = partial(
-            _send, connection.connection.driver_connection, dialect, writer[0], prepared.values
-        )
-        if self._executor is None:
+        write = partial(_send, driver, dialect, writer[0], values)
+        if not self._threaded:
             write()
-        else:
-            self._queue.append(self._executor.submit(write))
+            return
+        if small:
+            self._held.append(write)
+            return
+        self._send_held()
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(1, thread_name_prefix="era-recon-copy")
+        self._queue.append(self._executor.submit(write))
+
+    def _send_held(self) -> None:
+        """The held INSERTs, in order, in one pipeline: one round trip."""
+        held, self._held = self._held, []
+        if not held:
+            return
+        connection = self._session.connection()
+        driver: Any = connection.connection.driver_connection
+        dialect = connection.dialect
+        try:
+            # the pipeline ends (its one sync, where any error is raised) before the
+            # cursor closes
+            with driver.cursor() as cursor, driver.pipeline():
+                for write in held:
+                    write(cursor=cursor)
+        except dialect.loaded_dbapi.Error as exc:
+            raise DBAPIError.instance(
+                "INSERT (pipeline)", None, exc, dialect.loaded_dbapi.Error, dialect=dialect
+            ) from exc
 
     def wait(self) -> None:
+        if self._held:
+            self._send_held()
+            return  # rows are held only while nothing is queued
         queued, self._queue = self._queue, []
         error: BaseException | None = None
         for future in queued:
@@ -275,7 +354,9 @@ class BulkWriter:
 
     def close(self) -> None:
         """Wait for every queued write without raising (the caller is already
-        unwinding, or has waited), and end the thread."""
+        unwinding, or has waited), and end the thread. Rows still held are dropped:
+        the unit of work is being undone."""
+        self._held = []
         for future in self._queue:
             try:
                 future.result()
@@ -290,16 +371,18 @@ class BulkWriter:
 _Converter = Callable[[Any], Any] | None
 # (index of the value in the row, its converter, whether None skips the converter)
 _Converters = list[tuple[int, Callable[[Any], Any], bool]]
-_WRITERS: dict[tuple[str, str, tuple[str, ...]], tuple[str, _Converters] | None] = {}
+_WRITERS: dict[tuple[str, str, tuple[str, ...], bool], tuple[str, _Converters] | None] = {}
 
 
 def _writer(
-    table: Table, dialect: Dialect, names: tuple[str, ...]
+    table: Table, dialect: Dialect, names: tuple[str, ...], *, copy: bool = True
 ) -> tuple[str, _Converters] | None:
     """The statement and per-column value converters of a fast insert of ``names``
-    into ``table`` (cached); None when the Core INSERT must do it (another database,
-    or a column left out that has a default to apply)."""
-    key = (table.name, dialect.name, names)
+    into ``table`` (cached): on PostgreSQL a COPY, or with ``copy=False`` an INSERT
+    for executemany; None when the Core INSERT must do it (another database, or a
+    column left out that has a default to apply)."""
+    copy = copy and dialect.name == "postgresql"
+    key = (table.name, dialect.name, names, copy)
     if key in _WRITERS:
         return _WRITERS[key]
     writer: tuple[str, _Converters] | None = None
@@ -308,8 +391,11 @@ def _writer(
     if dialect.name in ("postgresql", "sqlite") and complete and set(names) <= set(columns.keys()):
         quote = dialect.identifier_preparer.quote
         column_list = ", ".join(quote(name) for name in names)
-        if dialect.name == "postgresql":
+        if copy:
             statement = f"COPY {quote(table.name)} ({column_list}) FROM STDIN"
+        elif dialect.name == "postgresql":
+            # the rows' VALUES groups are added by _driver_write
+            statement = f"INSERT INTO {quote(table.name)} ({column_list}) VALUES "
         else:
             marks = ", ".join("?" for _ in names)
             statement = f"INSERT INTO {quote(table.name)} ({column_list}) VALUES ({marks})"
@@ -677,7 +763,7 @@ def adjustments_of_claims(session: Session, claim_ids: Sequence[uuid.UUID]) -> l
             session.scalars(
                 select(Adjustment)
                 .where(Adjustment.claim_payment_id.in_(chunk))
-                # ingest makes a file's ids ascend in file order (prepare.FileIds)
+                # ingest makes a file's ids ascend in file order (service._FileIds)
                 .order_by(Adjustment.id)
             )
         )

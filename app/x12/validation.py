@@ -7,16 +7,19 @@ kept off the ingest hot path: inline for small files, in the background or throu
 control numbers, code-set values, element lengths, repeat counts, segments out of
 place — is a warning: whether a file is accepted is decided by ``reader``.
 
-This is ``x12n_document``'s walk, with three changes: the maps are loaded once per
+This is ``x12n_document``'s walk, with four changes: the maps are loaded once per
 process (pyx12 re-parses them for every reader, ~40 ms); no configuration file is
-read (``ParamsBase``, not ``params()`` which reads ``~/.pyx12.conf.xml``); and the
-errors are collected as located ``Finding``s whose messages never repeat element
-values (pyx12's own messages and log lines quote them: patient names, member ids).
-Remark codes are not checked against pyx12's stale list (notes/pyx12.md).
+read (``ParamsBase``, not ``params()`` which reads ``~/.pyx12.conf.xml``); a body
+segment already found clean at the same place of the map is not checked again
+(``_check_segment``); and the errors are collected as located ``Finding``s whose
+messages never repeat element values (pyx12's own messages and log lines quote
+them: patient names, member ids). Remark codes are not checked against pyx12's
+stale list (notes/pyx12.md).
 """
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from typing import Any
 
@@ -91,6 +94,33 @@ def _map_index() -> pyx12.map_index.map_index:
             index = pyx12.map_index.map_index()
             _state["index"] = index
         return index
+
+
+# Body segments pyx12 found clean, by map node and values. The element and syntax
+# checks of a segment (pyx12's ``segment_if.is_valid_errors``) depend on nothing but
+# the map node and the segment's values, and most segments of a payer's files repeat
+# from file to file (payer and payee N1/N3/N4/REF/PER, LX, SVC, CAS, AMT, DTM...):
+# those are not checked again. Only clean segments are kept (a faulty one is checked
+# every time, so its findings are reported as before), and only as a digest of their
+# values, so no patient name or member id stays in memory. Bounded: cleared when full.
+_CLEAN_MAX = 100_000
+_clean_segments: set[tuple[int, bytes]] = set()
+_ENVELOPE = frozenset({"ISA", "IEA", "GS", "GE", "ST", "SE"})
+
+
+def _check_segment(node: Any, seg: Any, errh: _Collector) -> None:
+    """``apply_segment_errors`` of a body segment, skipped when this segment's values
+    were found clean at this map node before."""
+    values = tuple(tuple(e.value for e in comp.elements) for comp in seg.elements)
+    key = (id(node), hashlib.blake2b(repr((seg.seg_id, values)).encode(), digest_size=16).digest())
+    if key in _clean_segments:
+        return
+    before = (len(errh.findings), errh.dropped)
+    apply_segment_errors(node, seg, errh)
+    if (len(errh.findings), errh.dropped) == before:  # no error of any kind
+        if len(_clean_segments) >= _CLEAN_MAX:
+            _clean_segments.clear()
+        _clean_segments.add(key)
 
 
 def _loop_id(map_node: Any) -> str | None:
@@ -303,7 +333,10 @@ def _walk(text: str, isa_version: str, errh: _Collector) -> None:
         else:
             errh.add_seg(node, seg, src.get_seg_count(), src.get_cur_line(), src.get_ls_id())
             errh.handle_errors(src.pop_errors())
-        apply_segment_errors(node, seg, errh)
+        if seg_id in _ENVELOPE:
+            apply_segment_errors(node, seg, errh)
+        else:
+            _check_segment(node, seg, errh)
     src.cleanup()
     errh.segment = None
     errh.handle_errors(src.pop_errors())

@@ -104,3 +104,29 @@ def test_the_bulk_writer_writes_in_order_and_raises_a_failed_write(session: Sess
     finally:
         writer.close()
     assert len(set(session.execute(select(models.EraFile.id)).scalars()) - stored) == 0
+
+
+@pytest.mark.parametrize("count", [1, 3, repository.SMALL_INSERT_ROWS + 1])
+def test_few_rows_and_many_rows_store_the_same_values(session: Session, count: int) -> None:
+    # up to SMALL_INSERT_ROWS rows PostgreSQL gets one INSERT, past it a COPY
+    ids = [uuid.uuid4() for _ in range(count)]
+    rows = [
+        {
+            **_file_row(file_id),
+            "filename": None if n % 2 else 'é "q" \\ \t',
+            "raw_bytes": bytes(range(256)),
+            "warnings": [{"message": 'a "b" \\ é', "segment_number": 3, "loop": None}],
+            "validated_at": models.utcnow(),
+            "practice_keys": ["1326048597"],
+        }
+        for n, file_id in enumerate(ids)
+    ]
+    repository.insert_rows(session, models.EraFile, rows)
+    stored = {
+        f.id: f for f in session.scalars(select(models.EraFile).where(models.EraFile.id.in_(ids)))
+    }
+    assert set(stored) == set(ids)
+    for row in rows:
+        file = stored[row["id"]]
+        for name, value in row.items():
+            assert getattr(file, name) == value, name

@@ -128,3 +128,36 @@ def test_maps_are_parsed_once_per_process() -> None:
     validate_835(data)
     assert all(validation._maps[name] is cached[name] for name in cached)
     assert validation._params().get("exclude_external_codes") == "remark_code"
+
+
+def test_findings_do_not_depend_on_the_files_validated_before() -> None:
+    # segments found clean are not checked again (validation._check_segment): a faulty
+    # file's findings stay the same whatever was validated first, in any order
+    from app.x12 import validation
+
+    names = [
+        "tigershark__835-example-2.txt",
+        "linuxforhealth-x12__managed-care.835",
+        "edi-835-parser__united_healthcare_legacy_sample.txt",
+    ]
+    datas = [shared_path("corpus", "835", name).read_bytes() for name in names]
+    datas.append((FIXTURES / "era" / "clean-5010.835").read_bytes())
+    validation._clean_segments.clear()
+    first = [validate_835(data) for data in datas]
+    assert validation._clean_segments  # the clean segments were remembered
+    assert all(len(digest) == 16 for _node, digest in validation._clean_segments)
+    again = [validate_835(data) for data in reversed(datas)]
+    assert again == list(reversed(first))
+    validation._clean_segments.clear()
+    assert [validate_835(data) for data in reversed(datas)] == again
+
+
+def test_a_fault_in_a_segment_seen_clean_elsewhere_is_still_found() -> None:
+    clean = (FIXTURES / "era" / "clean-5010.835").read_bytes()
+    assert validate_835(clean) == []
+    # the same file with one element made too long: its segment is checked again
+    text = clean.decode()
+    start = text.index("N1*PR*") + len("N1*PR*")
+    faulty = (text[:start] + "X" * 70 + text[start:]).encode()
+    codes = {(f.code, f.segment) for f in validate_835(faulty)}
+    assert ("pyx12-ele-5", "N1") in codes
