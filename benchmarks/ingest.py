@@ -14,10 +14,17 @@ to pyx12's validating reader and to edi-835-parser, and the peak resident memory
   separate virtual environment (``benchmarks/.peers``), never a project dependency;
 - ``era-recon`` on SQLite and on PostgreSQL — the whole ingest: parse, structural
   checks, duplicate checks, contract matching, repricing, and storing every row,
-  committed (the sample contracts are loaded first so every line is priced).
+  committed. The file's payer and payee are those of the sample contract
+  ``contracts/summit-ppo.yaml`` (loaded first), so every line is priced under a
+  contract — fee schedule, multiple-procedure and bilateral rules, bundling edits —
+  and the output says how many were (a payer without a contract would only be
+  marked ``no_contract``, a much lighter path). Files from
+  ``service.PROCESS_BYTES`` on are read and priced in a child process: its peak
+  memory is shown as well.
 
 Timings exclude interpreter start and imports (each contender times its own work);
-memory is the process's peak RSS (``ru_maxrss``), imports included.
+memory is the process's peak RSS (``ru_maxrss``), imports included (era-recon:
+the writing process + the reading child).
 """
 
 from __future__ import annotations
@@ -35,6 +42,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 PEERS_VENV = HERE / ".peers"
+SUMMIT_PAYER_ID = "71412"
 PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN", "postgresql://root@127.0.0.1:5432/postgres")
 
 # ---------------------------------------------------------------- contenders (child side)
@@ -104,7 +112,21 @@ def run_era_recon(path: str, database_url: str) -> dict[str, float]:
             session, data=data, filename=Path(path).name, actor=CLI_ACTOR, validate_inline_lines=0
         )
     seconds = time.perf_counter() - start
-    return {"seconds": seconds, "lines": float(result.lines)}
+    from sqlalchemy import func, select
+
+    from app.db.models import PricingResult
+    from app.reconciliation import prepare
+
+    with db_session.SessionLocal() as session:
+        unpriced = session.scalar(
+            select(func.count()).where(PricingResult.category == "no_contract")
+        )
+    return {
+        "seconds": seconds,
+        "lines": float(result.lines),
+        "contract_lines": float(result.lines - (unpriced or 0)),
+        "child_peak_rss_mb": prepare.last_child_peak_kb / 1024,
+    }
 
 
 CHILD = {
@@ -180,7 +202,15 @@ def main() -> None:
 
     workdir = Path(tempfile.mkdtemp(prefix="era-bench-"))
     path = workdir / f"gen-{args.claims}.835"
-    path.write_bytes(generate_835(args.claims, lines_per_claim=args.lines_per_claim))
+    # the payer (REF*2U) and payee NPI of contracts/summit-ppo.yaml
+    path.write_bytes(
+        generate_835(
+            args.claims,
+            lines_per_claim=args.lines_per_claim,
+            payer_id=SUMMIT_PAYER_ID,
+            payer_name="SUMMIT HEALTH PPO",
+        )
+    )
     size_mb = path.stat().st_size / 1e6
     print(
         f"file: {args.claims:,} claims × {args.lines_per_claim} lines, {size_mb:.1f} MB; "
@@ -215,15 +245,23 @@ def main() -> None:
     context = results.get("pyx12 X12ContextReader")
     peer = results.get("edi-835-parser")
     print()
-    print(f"{'contender':<24}{'seconds':>9}{'lines/s':>11}{'× ctx':>8}{'× edi':>8}{'peak MB':>9}")
+    print(
+        f"{'contender':<24}{'seconds':>9}{'lines/s':>11}{'× ctx':>8}{'× edi':>8}"
+        f"{'peak MB':>9}{'child MB':>10}"
+    )
     for name, r in results.items():
         rate = total_lines / r["seconds"]
         vs_ctx = rate / (total_lines / context["seconds"]) if context else float("nan")
         vs_peer = rate / (total_lines / peer["seconds"]) if peer else float("nan")
+        child_mb = r.get("child_peak_rss_mb")
         print(
             f"{name:<24}{r['seconds']:>9.2f}{rate:>11,.0f}{vs_ctx:>8.1f}{vs_peer:>8.2f}"
-            f"{r['peak_rss_mb']:>9.0f}"
+            f"{r['peak_rss_mb']:>9.0f}{(f'{child_mb:.0f}' if child_mb else '-'):>10}"
         )
+    for name, r in results.items():
+        if "contract_lines" in r:
+            priced, lines = r["contract_lines"], r["lines"]
+            print(f"{name}: {priced:,.0f} of {lines:,.0f} lines priced under a contract")
     for name in ("era-recon-postgresql", "era-recon-sqlite"):
         if name in results and context and peer:
             r = results[name]
