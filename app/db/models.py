@@ -64,7 +64,9 @@ class EraFile(Base):
     content_hash: Mapped[str] = mapped_column(String(64), unique=True)
     filename: Mapped[str | None] = mapped_column(String(255))
     size_bytes: Mapped[int] = mapped_column(Integer)
-    raw_bytes: Mapped[bytes] = mapped_column(LargeBinary)
+    # loaded only when read (validation): a file's summary or listing never needs
+    # the bytes, and a 45 MB file would otherwise be read back after every ingest
+    raw_bytes: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # processed | duplicate (kept only as a pointer to the original's summary)
     status: Mapped[str] = mapped_column(String(20), default="processed")

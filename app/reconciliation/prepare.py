@@ -527,13 +527,15 @@ def _context() -> Any:
     return _CONTEXT
 
 
-def _child(connection: Any, data: bytes, arguments: dict[str, Any]) -> None:
+def _child(connection: Any, source: Any, arguments: dict[str, Any]) -> None:
     """The child's side: every event pickled through the pipe, then ("done", its peak
     memory); a rejection or any other error as a tagged tuple (nothing is raised
     across the pipe)."""
     from app.contracts.reference import load_reference
 
     try:
+        data = source.recv_bytes()  # the file's bytes, sent apart from the arguments
+        source.close()
         pricer = Pricer(pickle.loads(arguments.pop("index")), load_reference())
         for event in prepare(data, pricer=pricer, **arguments):
             connection.send_bytes(pickle.dumps(event, pickle.HIGHEST_PROTOCOL))
@@ -569,6 +571,9 @@ def prepare_in_process(
     closing the iterator early ends the child."""
     context = _context()
     receiver, sender = context.Pipe(duplex=False)
+    # the bytes go through a pipe of their own: as a process argument they would be
+    # pickled into one more copy of the file here
+    source, source_sender = context.Pipe(duplex=False)
     arguments = {
         "file_id": file_id,
         "index": pickle.dumps(pricer.index, pickle.HIGHEST_PROTOCOL),
@@ -577,11 +582,18 @@ def prepare_in_process(
         "batch_claims": batch_claims,
     }
     process = context.Process(
-        target=_child, args=(sender, data, arguments), name="era-recon-prepare", daemon=True
+        target=_child, args=(sender, source, arguments), name="era-recon-prepare", daemon=True
     )
     process.start()
     sender.close()
+    source.close()
     try:
+        try:
+            source_sender.send_bytes(data)
+        except OSError:
+            pass  # the child ended before reading: what it sent (or EOF) tells why
+        finally:
+            source_sender.close()
         while True:
             try:
                 message = pickle.loads(receiver.recv_bytes())
