@@ -8,10 +8,12 @@ disputable results of one (practice, packet payer) whose deadline is on or after
 ordered by deadline, then claim (CLP01), then position on the claim; pages continue
 after a keyset cursor of those columns.
 
-The aggregates read only ``pricing_results`` and are written so PostgreSQL answers
-them from two partial covering indexes (``ix_pricing_results_disputable`` and
-``ix_pricing_results_open_by_deadline``, app/db/models.py) without visiting the
-table; benchmarks/RESULTS.md "Queries" has the plans.
+The aggregates over every disputable result (the dashboard's summary, the keys of
+the open packets) read ``dispute_totals``, the per-key sums that triggers on
+``pricing_results`` keep (app/db/models.py ``DisputeTotals``); the others read only
+``pricing_results`` and are written so PostgreSQL answers them from partial covering
+indexes (``ix_pricing_results_open_by_deadline`` and friends) without visiting the
+table. benchmarks/RESULTS.md "Queries" has the plans.
 """
 
 from __future__ import annotations
@@ -29,7 +31,6 @@ from sqlalchemy import (
     Subquery,
     and_,
     case,
-    extract,
     false,
     func,
     literal,
@@ -46,6 +47,7 @@ from app.db.models import (
     ContractVersion,
     DisputePacket,
     DisputePacketItem,
+    DisputeTotals,
     PricingResult,
     Remittance,
     ServiceLine,
@@ -81,13 +83,13 @@ class StageTotals:
 
 @dataclass(slots=True, frozen=True)
 class SummaryCell:
-    """Disputable results of one (packet payer, category, month of payment, stage)."""
+    """Disputable results of one (packet payer, category, month of payment, status)."""
 
     payer_id: str
     payer_name: str | None
     category: str
     month: date | None  # the first day of the payment month; None when undated
-    stage: str  # the status, or ``expired`` for an open result past its deadline
+    status: str  # the stored status: ``open`` includes the expired lines
     lines: int
     variance: Decimal
     recovered: Decimal
@@ -96,9 +98,11 @@ class SummaryCell:
 @dataclass(slots=True, frozen=True)
 class DisputableSummary:
     """Every disputable result (whatever its status) summed once, then rolled up the
-    ways the dashboard shows them."""
+    ways the dashboard shows them. ``expired`` are the open results past their
+    deadline, counted in the ``open`` cells too; ``stages`` moves them out of open."""
 
     cells: tuple[SummaryCell, ...]
+    expired: StageTotals
 
     def underpaid_by(self, dimension: str) -> list[tuple[Any, str | None, int, Decimal]]:
         """Variance sums by ``payer``, ``category`` or ``payment_date`` (the first day
@@ -120,15 +124,27 @@ class DisputableSummary:
         return [(key, name, lines, total) for key, (name, lines, total) in rolled.items()]
 
     def stages(self) -> dict[str, StageTotals]:
-        """Lines, variance and recovered amount by dispute stage."""
+        """Lines, variance and recovered amount by dispute stage: the status, with the
+        open results past their deadline as ``expired``. A stage with no line is
+        left out."""
         out: dict[str, StageTotals] = {}
         for cell in self.cells:
-            seen = out.get(cell.stage, StageTotals(0, ZERO, ZERO))
-            out[cell.stage] = StageTotals(
+            seen = out.get(cell.status, StageTotals(0, ZERO, ZERO))
+            out[cell.status] = StageTotals(
                 lines=seen.lines + cell.lines,
                 variance=seen.variance + cell.variance,
                 recovered=seen.recovered + cell.recovered,
             )
+        if self.expired.lines:
+            still = out.get("open", StageTotals(0, ZERO, ZERO))
+            out["open"] = StageTotals(
+                lines=still.lines - self.expired.lines,
+                variance=still.variance - self.expired.variance,
+                recovered=still.recovered - self.expired.recovered,
+            )
+            out["expired"] = self.expired
+            if not out["open"].lines:
+                del out["open"]
         return out
 
 
@@ -302,20 +318,50 @@ def open_packet_categories(
     return out
 
 
+def _totals_scope(scope: frozenset[str] | None) -> ColumnElement[bool]:
+    if scope is None:
+        return true()
+    if not scope:
+        return false()
+    return DisputeTotals.practice_key.in_(sorted(scope))
+
+
+def _kept_totals(scope: frozenset[str] | None) -> Subquery:
+    """``dispute_totals`` summed per key (on PostgreSQL a key may have several delta
+    rows), keys with no line left out: the live aggregate of the disputable results."""
+    t = DisputeTotals
+    key = (
+        t.practice_key,
+        t.packet_payer_id,
+        t.packet_payer_name,
+        t.category,
+        t.payment_month,
+        t.status,
+    )
+    return (
+        select(
+            *key,
+            func.sum(t.lines).label("lines"),
+            func.sum(t.variance_cents).label("variance_cents"),
+            func.sum(t.recovered_cents).label("recovered_cents"),
+        )
+        .where(t.category.in_(DISPUTABLE_CATEGORIES), _totals_scope(scope))
+        .group_by(*key)
+        .having(func.sum(t.lines) != 0)
+        .subquery("kept_totals")
+    )
+
+
 def packet_keys(
     session: Session, *, scope: frozenset[str] | None
 ) -> list[tuple[str, str, str | None]]:
     """Every (practice, packet payer, payer name) that has or had disputable results:
-    the open packets whose id can be asked for, even while empty."""
-    query = (
-        select(
-            PricingResult.practice_key,
-            PricingResult.packet_payer_id,
-            func.max(PricingResult.packet_payer_name),
-        )
-        .where(_disputable(), _scope(scope))
-        .group_by(PricingResult.practice_key, PricingResult.packet_payer_id)
-    )
+    the open packets whose id can be asked for, even while empty. Read off the
+    totals (a few thousand rows, not every disputable result)."""
+    kept = _kept_totals(scope)
+    query = select(
+        kept.c.practice_key, kept.c.packet_payer_id, func.max(kept.c.packet_payer_name)
+    ).group_by(kept.c.practice_key, kept.c.packet_payer_id)
     return [(str(p), str(y), n) for p, y, n in session.execute(query).all()]
 
 
@@ -583,45 +629,66 @@ def disputable_summary(
     session: Session, *, as_of: date, scope: frozenset[str] | None
 ) -> DisputableSummary:
     """Lines, variance and recovered sums of every disputable result (every status) by
-    packet payer, category, month of payment and stage (its status, with ``open``
-    results past their deadline counted as ``expired``): one pass over the disputable
-    index, however many ways the dashboard rolls it up."""
-    # the rows are disputable already: the stage reads only columns the index holds
-    past = and_(PricingResult.status == "open", PricingResult.dispute_deadline < as_of)
-    stage = case((past, literal("expired")), else_=PricingResult.status)
-    year = extract("year", PricingResult.payment_date)
-    month = extract("month", PricingResult.payment_date)
-    query = (
-        select(
-            PricingResult.packet_payer_id,
-            func.max(PricingResult.packet_payer_name),
-            PricingResult.category,
-            year,
-            month,
-            stage,
-            func.count(),
-            func.coalesce(func.sum(PricingResult.variance_amount), 0),
-            func.coalesce(func.sum(PricingResult.recovered_amount), 0),
-        )
-        .where(_disputable(), _scope(scope))
-        .group_by(PricingResult.packet_payer_id, PricingResult.category, year, month, stage)
-    )
+    packet payer, category, month of payment and status, read off ``dispute_totals``;
+    and the open results past their deadline (``expired_totals``, a range of the
+    open-by-deadline index), which ``stages`` moves out of ``open``. However many
+    ways the dashboard rolls it up, it reads a few thousand rows."""
+    kept = _kept_totals(scope)
+    query = select(
+        kept.c.packet_payer_id,
+        func.max(kept.c.packet_payer_name),
+        kept.c.category,
+        kept.c.payment_month,
+        kept.c.status,
+        func.sum(kept.c.lines),
+        func.sum(kept.c.variance_cents),
+        func.sum(kept.c.recovered_cents),
+    ).group_by(kept.c.packet_payer_id, kept.c.category, kept.c.payment_month, kept.c.status)
     cells = [
         SummaryCell(
             payer_id=str(payer),
             payer_name=name,
             category=str(category),
-            month=None if y is None or m is None else date(int(y), int(m), 1),
-            stage=str(stage_name),
+            month=month,
+            status=str(status),
             lines=int(n),
-            variance=_money(variance),
-            recovered=_money(recovered),
+            variance=_from_cents(variance),
+            recovered=_from_cents(recovered),
         )
-        for payer, name, category, y, m, stage_name, n, variance, recovered in session.execute(
+        for payer, name, category, month, status, n, variance, recovered in session.execute(
             query
         ).all()
     ]
-    return DisputableSummary(cells=tuple(cells))
+    expired = expired_totals(session, as_of=as_of, scope=scope)
+    return DisputableSummary(cells=tuple(cells), expired=expired)
+
+
+# per key: (practice, packet payer, payer name, category, first day of the payment
+# month or None, status) -> (lines, variance, recovered)
+TotalsKey = tuple[str, str, str | None, str, date | None, str]
+Totals = dict[TotalsKey, tuple[int, Decimal, Decimal]]
+
+
+def kept_totals(session: Session) -> Totals:
+    """The stored totals per key, summed (what the dashboard reads)."""
+    kept = _kept_totals(None)
+    return {
+        (str(p), str(y), name, str(c), month, str(st)): (
+            int(n),
+            _from_cents(variance),
+            _from_cents(recovered),
+        )
+        for p, y, name, c, month, st, n, variance, recovered in session.execute(select(kept)).all()
+    }
+
+
+def compact_totals(session: Session) -> int:
+    """Fold ``dispute_totals``' delta rows into one row per key (PostgreSQL; the
+    triggers also do it every ~1,000 deltas); rows another transaction is folding are
+    skipped. Returns how many rows went. SQLite keeps one row per key already."""
+    if session.get_bind().dialect.name != "postgresql":
+        return 0
+    return int(session.execute(select(func.dispute_totals_compact())).scalar_one())
 
 
 def expiring_next(
@@ -719,6 +786,11 @@ def recovered_by_payer(
         (str(p), name, int(n), _money(v), _money(r))
         for p, name, n, v, r in session.execute(query).all()
     ]
+
+
+def _from_cents(value: Any) -> Decimal:
+    """A sum of integer cents (int, or Decimal from PostgreSQL's SUM of bigint)."""
+    return Decimal(int(value or 0)).scaleb(-2)
 
 
 def _money(value: Any) -> Decimal:
