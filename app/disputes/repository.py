@@ -27,7 +27,9 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Date,
     Select,
+    String,
     Subquery,
     and_,
     case,
@@ -82,14 +84,11 @@ class StageTotals:
 
 
 @dataclass(slots=True, frozen=True)
-class SummaryCell:
-    """Disputable results of one (packet payer, category, month of payment, status)."""
+class Rollup:
+    """Disputable results of one payer, category, payment month or status."""
 
-    payer_id: str
-    payer_name: str | None
-    category: str
-    month: date | None  # the first day of the payment month; None when undated
-    status: str  # the stored status: ``open`` includes the expired lines
+    key: Any  # payer id, category, first day of the month (None: undated) or status
+    label: str | None  # the payer's name (the greatest), the category, or ""
     lines: int
     variance: Decimal
     recovered: Decimal
@@ -97,44 +96,26 @@ class SummaryCell:
 
 @dataclass(slots=True, frozen=True)
 class DisputableSummary:
-    """Every disputable result (whatever its status) summed once, then rolled up the
-    ways the dashboard shows them. ``expired`` are the open results past their
-    deadline, counted in the ``open`` cells too; ``stages`` moves them out of open."""
+    """Every disputable result (whatever its status) summed by packet payer, by
+    category, by month of payment and by status. ``expired`` are the open results past
+    their deadline, counted in the ``open`` status too; ``stages`` moves them out."""
 
-    cells: tuple[SummaryCell, ...]
+    by: dict[str, tuple[Rollup, ...]]  # "payer", "category", "payment_date", "status"
     expired: StageTotals
 
     def underpaid_by(self, dimension: str) -> list[tuple[Any, str | None, int, Decimal]]:
         """Variance sums by ``payer``, ``category`` or ``payment_date`` (the first day
         of the month, None when undated): key, label, lines, amount."""
-        rolled: dict[Any, tuple[str | None, int, Decimal]] = {}
-        for cell in self.cells:
-            key: Any
-            label: str | None
-            if dimension == "payer":
-                key, label = cell.payer_id, cell.payer_name
-            elif dimension == "category":
-                key, label = cell.category, cell.category
-            else:
-                key, label = cell.month, ""
-            name, lines, total = rolled.get(key, (None, 0, ZERO))
-            if label is not None and (name is None or label > name):
-                name = label
-            rolled[key] = (name, lines + cell.lines, total + cell.variance)
-        return [(key, name, lines, total) for key, (name, lines, total) in rolled.items()]
+        return [(r.key, r.label, r.lines, r.variance) for r in self.by.get(dimension, ())]
 
     def stages(self) -> dict[str, StageTotals]:
         """Lines, variance and recovered amount by dispute stage: the status, with the
         open results past their deadline as ``expired``. A stage with no line is
         left out."""
-        out: dict[str, StageTotals] = {}
-        for cell in self.cells:
-            seen = out.get(cell.status, StageTotals(0, ZERO, ZERO))
-            out[cell.status] = StageTotals(
-                lines=seen.lines + cell.lines,
-                variance=seen.variance + cell.variance,
-                recovered=seen.recovered + cell.recovered,
-            )
+        out = {
+            str(r.key): StageTotals(r.lines, r.variance, r.recovered)
+            for r in self.by.get("status", ())
+        }
         if self.expired.lines:
             still = out.get("open", StageTotals(0, ZERO, ZERO))
             out["open"] = StageTotals(
@@ -326,7 +307,9 @@ def _totals_scope(scope: frozenset[str] | None) -> ColumnElement[bool]:
     return DisputeTotals.practice_key.in_(sorted(scope))
 
 
-def _kept_totals(scope: frozenset[str] | None) -> Subquery:
+def _kept_totals(
+    scope: frozenset[str] | None,
+) -> Select[str, str, str | None, str, date | None, str, int, int, int]:
     """``dispute_totals`` summed per key (on PostgreSQL a key may have several delta
     rows), keys with no line left out: the live aggregate of the disputable results."""
     t = DisputeTotals
@@ -348,7 +331,6 @@ def _kept_totals(scope: frozenset[str] | None) -> Subquery:
         .where(t.category.in_(DISPUTABLE_CATEGORIES), _totals_scope(scope))
         .group_by(*key)
         .having(func.sum(t.lines) != 0)
-        .subquery("kept_totals")
     )
 
 
@@ -358,7 +340,7 @@ def packet_keys(
     """Every (practice, packet payer, payer name) that has or had disputable results:
     the open packets whose id can be asked for, even while empty. Read off the
     totals (a few thousand rows, not every disputable result)."""
-    kept = _kept_totals(scope)
+    kept = _kept_totals(scope).subquery("kept_totals")
     query = select(
         kept.c.practice_key, kept.c.packet_payer_id, func.max(kept.c.packet_payer_name)
     ).group_by(kept.c.practice_key, kept.c.packet_payer_id)
@@ -629,38 +611,49 @@ def disputable_summary(
     session: Session, *, as_of: date, scope: frozenset[str] | None
 ) -> DisputableSummary:
     """Lines, variance and recovered sums of every disputable result (every status) by
-    packet payer, category, month of payment and status, read off ``dispute_totals``;
-    and the open results past their deadline (``expired_totals``, a range of the
-    open-by-deadline index), which ``stages`` moves out of ``open``. However many
-    ways the dashboard rolls it up, it reads a few thousand rows."""
-    kept = _kept_totals(scope)
-    query = select(
-        kept.c.packet_payer_id,
-        func.max(kept.c.packet_payer_name),
-        kept.c.category,
-        kept.c.payment_month,
-        kept.c.status,
+    packet payer, by category, by month of payment and by status, rolled up in SQL off
+    ``dispute_totals`` (one statement, a few dozen rows back); and the open results past
+    their deadline (``expired_totals``, a range of the open-by-deadline index), which
+    ``stages`` moves out of ``open``."""
+    kept = _kept_totals(scope).cte("kept")
+    sums = (
         func.sum(kept.c.lines),
         func.sum(kept.c.variance_cents),
         func.sum(kept.c.recovered_cents),
-    ).group_by(kept.c.packet_payer_id, kept.c.category, kept.c.payment_month, kept.c.status)
-    cells = [
-        SummaryCell(
-            payer_id=str(payer),
-            payer_name=name,
-            category=str(category),
-            month=month,
-            status=str(status),
-            lines=int(n),
-            variance=_from_cents(variance),
-            recovered=_from_cents(recovered),
+    )
+    no_text = literal(None, String())
+    no_date = literal(None, Date())
+    rollups = union_all(
+        select(
+            literal("payer"),
+            kept.c.packet_payer_id,
+            func.max(kept.c.packet_payer_name),
+            no_date,
+            *sums,
+        ).group_by(kept.c.packet_payer_id),
+        select(literal("category"), kept.c.category, kept.c.category, no_date, *sums).group_by(
+            kept.c.category
+        ),
+        select(literal("payment_date"), no_text, literal(""), kept.c.payment_month, *sums).group_by(
+            kept.c.payment_month
+        ),
+        select(literal("status"), kept.c.status, kept.c.status, no_date, *sums).group_by(
+            kept.c.status
+        ),
+    )
+    by: dict[str, list[Rollup]] = {}
+    for dimension, key, label, month, n, variance, recovered in session.execute(rollups).all():
+        by.setdefault(str(dimension), []).append(
+            Rollup(
+                key=month if dimension == "payment_date" else key,
+                label=label,
+                lines=int(n),
+                variance=_from_cents(variance),
+                recovered=_from_cents(recovered),
+            )
         )
-        for payer, name, category, month, status, n, variance, recovered in session.execute(
-            query
-        ).all()
-    ]
     expired = expired_totals(session, as_of=as_of, scope=scope)
-    return DisputableSummary(cells=tuple(cells), expired=expired)
+    return DisputableSummary(by={k: tuple(v) for k, v in by.items()}, expired=expired)
 
 
 # per key: (practice, packet payer, payer name, category, first day of the payment
@@ -671,7 +664,7 @@ Totals = dict[TotalsKey, tuple[int, Decimal, Decimal]]
 
 def kept_totals(session: Session) -> Totals:
     """The stored totals per key, summed (what the dashboard reads)."""
-    kept = _kept_totals(None)
+    kept = _kept_totals(None).subquery("kept_totals")
     return {
         (str(p), str(y), name, str(c), month, str(st)): (
             int(n),
