@@ -282,7 +282,7 @@ class Capture:
         self._start = time.perf_counter()
 
     def _after(self, conn: Any, cursor: Any, statement: str, params: Any, *_: Any) -> None:
-        if self.on and statement.lstrip().upper().startswith("SELECT"):
+        if self.on and statement.lstrip().upper().startswith(("SELECT", "WITH")):
             self.statements.append((time.perf_counter() - self._start, statement, params))
 
 
