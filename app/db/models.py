@@ -484,7 +484,8 @@ class DisputePacketItem(Base):
 
 class DisputeTotals(Base):
     """Sums of the disputable results (``disputable`` true, with a practice and a packet
-    payer) per practice, packet payer and name, category, month of payment and status:
+    payer) per practice, packet payer and name, category, month of payment, status and
+    (open results only) month of the dispute deadline:
     the dashboard reads these few thousand rows instead of summing every result
     (docs/scaling.md "Dispute totals").
 
@@ -509,6 +510,9 @@ class DisputeTotals(Base):
     category: Mapped[str] = mapped_column(String(30))
     payment_month: Mapped[date | None] = mapped_column(Date)  # first day; None: undated
     status: Mapped[str] = mapped_column(String(20))  # the stored status (never expired)
+    # open results only: the first day of the dispute deadline's month (None: undated);
+    # the expired ones are then whole months of these plus one month's days
+    deadline_month: Mapped[date | None] = mapped_column(Date)
     lines: Mapped[int] = mapped_column(BigInteger)
     variance_cents: Mapped[int] = mapped_column(BigInteger)
     recovered_cents: Mapped[int] = mapped_column(BigInteger)
@@ -524,6 +528,7 @@ class DisputeTotals(Base):
             "status",
             "payment_month",
             "packet_payer_name",
+            "deadline_month",
         ),
     )
 

@@ -309,7 +309,7 @@ def _totals_scope(scope: frozenset[str] | None) -> ColumnElement[bool]:
 
 def _kept_totals(
     scope: frozenset[str] | None,
-) -> Select[str, str, str | None, str, date | None, str, int, int, int]:
+) -> Select[str, str, str | None, str, date | None, str, date | None, int, int, int]:
     """``dispute_totals`` summed per key (on PostgreSQL a key may have several delta
     rows), keys with no line left out: the live aggregate of the disputable results."""
     t = DisputeTotals
@@ -320,6 +320,7 @@ def _kept_totals(
         t.category,
         t.payment_month,
         t.status,
+        t.deadline_month,
     )
     return (
         select(
@@ -366,11 +367,31 @@ def open_packet_rows(
 
 
 def expired_totals(session: Session, *, as_of: date, scope: frozenset[str] | None) -> StageTotals:
-    query = select(func.count(), func.coalesce(func.sum(PricingResult.variance_amount), 0)).where(
-        _expired(as_of), _scope(scope)
+    """Open disputable results past their deadline: those of the whole deadline months
+    before ``as_of``'s from ``dispute_totals``, and those of ``as_of``'s month before it
+    from the open-by-deadline index (at most a month of entries, not every expired
+    line). Open results have no recovered amount (nothing sets one before a dispute)."""
+    month_start = as_of.replace(day=1)
+    t = DisputeTotals
+    kept = select(
+        func.coalesce(func.sum(t.lines), 0),
+        func.coalesce(func.sum(t.variance_cents), 0),
+    ).where(
+        t.status == "open",
+        t.deadline_month < month_start,
+        t.category.in_(DISPUTABLE_CATEGORIES),
+        _totals_scope(scope),
     )
-    count, total = session.execute(query).one()
-    return StageTotals(lines=int(count), variance=_money(total), recovered=ZERO)
+    months_lines, months_cents = session.execute(kept).one()
+    days = select(func.count(), func.coalesce(func.sum(PricingResult.variance_amount), 0)).where(
+        _expired(as_of), PricingResult.dispute_deadline >= month_start, _scope(scope)
+    )
+    count, total = session.execute(days).one()
+    return StageTotals(
+        lines=int(months_lines) + int(count),
+        variance=_from_cents(months_cents) + _money(total),
+        recovered=ZERO,
+    )
 
 
 def expired_rows(
@@ -613,8 +634,7 @@ def disputable_summary(
     """Lines, variance and recovered sums of every disputable result (every status) by
     packet payer, by category, by month of payment and by status, rolled up in SQL off
     ``dispute_totals`` (one statement, a few dozen rows back); and the open results past
-    their deadline (``expired_totals``, a range of the open-by-deadline index), which
-    ``stages`` moves out of ``open``."""
+    their deadline (``expired_totals``), which ``stages`` moves out of ``open``."""
     kept = _kept_totals(scope).cte("kept")
     sums = (
         func.sum(kept.c.lines),
@@ -657,8 +677,9 @@ def disputable_summary(
 
 
 # per key: (practice, packet payer, payer name, category, first day of the payment
-# month or None, status) -> (lines, variance, recovered)
-TotalsKey = tuple[str, str, str | None, str, date | None, str]
+# month or None, status, first day of an open result's deadline month or None) ->
+# (lines, variance, recovered)
+TotalsKey = tuple[str, str, str | None, str, date | None, str, date | None]
 Totals = dict[TotalsKey, tuple[int, Decimal, Decimal]]
 
 
@@ -666,12 +687,14 @@ def kept_totals(session: Session) -> Totals:
     """The stored totals per key, summed (what the dashboard reads)."""
     kept = _kept_totals(None).subquery("kept_totals")
     return {
-        (str(p), str(y), name, str(c), month, str(st)): (
+        (str(p), str(y), name, str(c), month, str(st), due): (
             int(n),
             _from_cents(variance),
             _from_cents(recovered),
         )
-        for p, y, name, c, month, st, n, variance, recovered in session.execute(select(kept)).all()
+        for p, y, name, c, month, st, due, n, variance, recovered in session.execute(
+            select(kept)
+        ).all()
     }
 
 

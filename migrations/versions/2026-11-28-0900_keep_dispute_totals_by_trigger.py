@@ -2,7 +2,9 @@
 
 The dashboard summed every disputable result on each request (~219,000 rows at
 1,000,000 stored lines, ~650 ms). ``dispute_totals`` holds those sums per (practice,
-packet payer, payer name, category, month of payment, status); triggers on
+packet payer, payer name, category, month of payment, status, and for open results
+the month of the dispute deadline, so the expired ones are whole months of it plus
+the days of one month read from the open-by-deadline index); triggers on
 ``pricing_results`` keep it equal to the live aggregate whatever writes a result
 (COPY and bulk inserts, repricing, reversals, the dispute lifecycle, deleting a file),
 and this revision fills it for the results already stored. docs/scaling.md "Dispute
@@ -42,6 +44,7 @@ KEY = (
     "category",
     "payment_month",
     "status",
+    "deadline_month",
 )
 SUMS = ("lines", "variance_cents", "recovered_cents")
 COLUMNS = ", ".join(KEY + SUMS)
@@ -63,6 +66,7 @@ def _create_table() -> None:
         sa.Column("category", sa.String(length=30), nullable=False),
         sa.Column("payment_month", sa.Date(), nullable=True),
         sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("deadline_month", sa.Date(), nullable=True),
         sa.Column("lines", sa.BigInteger(), nullable=False),
         sa.Column("variance_cents", sa.BigInteger(), nullable=False),
         sa.Column("recovered_cents", sa.BigInteger(), nullable=False),
@@ -78,6 +82,7 @@ def _create_table() -> None:
             "status",
             "payment_month",
             "packet_payer_name",
+            "deadline_month",
         ],
         unique=False,
     )
@@ -89,9 +94,12 @@ def _create_table() -> None:
 # _disputable; the category is filtered when the totals are read, so the list of
 # disputable categories lives in the application only)
 PG_COUNTED = "disputable IS true AND practice_key IS NOT NULL AND packet_payer_id IS NOT NULL"
+# the deadline's month is kept for open results only (the expired stage is theirs);
+# other statuses keep one key per payment month
 PG_KEY = (
     "practice_key, packet_payer_id, packet_payer_name, category, "
-    "date_trunc('month', payment_date)::date, status"
+    "date_trunc('month', payment_date)::date, status, "
+    "CASE WHEN status = 'open' THEN date_trunc('month', dispute_deadline)::date END"
 )
 PG_VARIANCE = "(coalesce(variance_amount, 0) * 100)::bigint"
 PG_RECOVERED = "(coalesce(recovered_amount, 0) * 100)::bigint"
@@ -203,12 +211,17 @@ def _lite_cents(column: str) -> str:
     return f"CAST(round(coalesce({column}, 0) * 100) AS INTEGER)"
 
 
+def _lite_deadline_month(row: str) -> str:
+    return f"CASE WHEN {row}.status = 'open' THEN {_lite_month(row + '.dispute_deadline')} END"
+
+
 def _lite_match(row: str) -> str:
     return (
         f"practice_key = {row}.practice_key AND packet_payer_id = {row}.packet_payer_id"
         f" AND category = {row}.category AND status = {row}.status"
         f" AND payment_month IS {_lite_month(row + '.payment_date')}"
         f" AND packet_payer_name IS {row}.packet_payer_name"
+        f" AND deadline_month IS {_lite_deadline_month(row)}"
     )
 
 
@@ -216,7 +229,8 @@ def _lite_add(row: str) -> str:
     return (
         f"INSERT INTO dispute_totals ({COLUMNS})"
         f" SELECT {row}.practice_key, {row}.packet_payer_id, {row}.packet_payer_name,"
-        f" {row}.category, {_lite_month(row + '.payment_date')}, {row}.status, 0, 0, 0"
+        f" {row}.category, {_lite_month(row + '.payment_date')}, {row}.status,"
+        f" {_lite_deadline_month(row)}, 0, 0, 0"
         f" WHERE {_lite_counted(row)}"
         f" AND NOT EXISTS (SELECT 1 FROM dispute_totals WHERE {_lite_match(row)});\n"
         f"UPDATE dispute_totals SET lines = lines + 1,"
@@ -245,6 +259,7 @@ LITE_WATCHED = (
     "category",
     "payment_date",
     "status",
+    "dispute_deadline",
     "variance_amount",
     "recovered_amount",
 )
@@ -263,11 +278,11 @@ LITE_TRIGGERS = (
 LITE_FILL = (
     f"INSERT INTO dispute_totals ({COLUMNS})"
     " SELECT practice_key, packet_payer_id, packet_payer_name, category,"
-    f" {_lite_month('payment_date')}, status, count(*),"
+    f" {_lite_month('payment_date')}, status, {_lite_deadline_month('r')}, count(*),"
     f" sum({_lite_cents('variance_amount')}), sum({_lite_cents('recovered_amount')})"
     f" FROM pricing_results AS r WHERE {_lite_counted('r')}"
     " GROUP BY practice_key, packet_payer_id, packet_payer_name, category,"
-    f" {_lite_month('payment_date')}, status"
+    f" {_lite_month('payment_date')}, status, {_lite_deadline_month('r')}"
 )
 
 

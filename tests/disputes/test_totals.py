@@ -39,7 +39,9 @@ from tests.support import shared_path
 ADMIN = Actor(name="admin", role=Role.ADMIN)
 # codes of the example fee schedule with their rate (prairie-fees.csv)
 RATES = {"64483": Decimal("412.00"), "64484": Decimal("198.00"), "99214": Decimal("148.90")}
-AS_OFS = (date(2026, 11, 27), date(2027, 3, 1), date(2027, 8, 1))
+# deadlines fall on the 15th (payment on the 15th + 12 months): before any, on a
+# month's first day, and mid-month (some of that month's deadlines passed, some not)
+AS_OFS = (date(2026, 11, 27), date(2027, 3, 1), date(2027, 6, 20), date(2027, 8, 1))
 ZERO = Decimal("0.00")
 
 
@@ -57,13 +59,16 @@ def oracle(session: Session) -> repo.Totals:
             PricingResult.variance_amount,
             PricingResult.recovered_amount,
             PricingResult.disputable,
+            PricingResult.dispute_deadline,
         )
     ).all()
     out: repo.Totals = {}
-    for practice, payer, name, category, paid_on, status, variance, recovered, flag in rows:
+    for practice, payer, name, category, paid_on, status, variance, recovered, flag, due in rows:
         if not flag or category not in DISPUTABLE_CATEGORIES or practice is None or not payer:
             continue
-        key = (practice, payer, name, category, paid_on and paid_on.replace(day=1), status)
+        month = paid_on and paid_on.replace(day=1)
+        due_month = due.replace(day=1) if due is not None and status == "open" else None
+        key = (practice, payer, name, category, month, status, due_month)
         n, v, r = out.get(key, (0, ZERO, ZERO))
         out[key] = (n + 1, v + (variance or ZERO), r + (recovered or ZERO))
     return out
@@ -248,6 +253,8 @@ class Scenario:
                 {"packet_payer_name": "PRAIRIE HEALTH"},
                 {"payment_date": None},
                 {"payment_date": date(2025, 12, 31)},
+                {"dispute_deadline": None},
+                {"dispute_deadline": date(2027, 6, 2)},
                 {"disputable": False},
                 {"disputable": True},
                 {"variance_amount": None},
