@@ -335,16 +335,37 @@ def _kept_totals(
     )
 
 
+def _payer_names(
+    scope: frozenset[str] | None,
+) -> Select[str, str, str | None, int, int, int]:
+    """Per (practice, packet payer, payer name) with disputable results left: their
+    line count and sums, off ``dispute_totals`` (a hash aggregate of its rows)."""
+    t = DisputeTotals
+    return (
+        select(
+            t.practice_key,
+            t.packet_payer_id,
+            t.packet_payer_name,
+            func.sum(t.lines).label("lines"),
+            func.sum(t.variance_cents).label("variance_cents"),
+            func.sum(t.recovered_cents).label("recovered_cents"),
+        )
+        .where(t.category.in_(DISPUTABLE_CATEGORIES), _totals_scope(scope))
+        .group_by(t.practice_key, t.packet_payer_id, t.packet_payer_name)
+        .having(func.sum(t.lines) != 0)
+    )
+
+
 def packet_keys(
     session: Session, *, scope: frozenset[str] | None
 ) -> list[tuple[str, str, str | None]]:
     """Every (practice, packet payer, payer name) that has or had disputable results:
     the open packets whose id can be asked for, even while empty. Read off the
     totals (a few thousand rows, not every disputable result)."""
-    kept = _kept_totals(scope).subquery("kept_totals")
+    names = _payer_names(scope).subquery("names")
     query = select(
-        kept.c.practice_key, kept.c.packet_payer_id, func.max(kept.c.packet_payer_name)
-    ).group_by(kept.c.practice_key, kept.c.packet_payer_id)
+        names.c.practice_key, names.c.packet_payer_id, func.max(names.c.packet_payer_name)
+    ).group_by(names.c.practice_key, names.c.packet_payer_id)
     return [(str(p), str(y), n) for p, y, n in session.execute(query).all()]
 
 
@@ -635,35 +656,40 @@ def disputable_summary(
     packet payer, by category, by month of payment and by status, rolled up in SQL off
     ``dispute_totals`` (one statement, a few dozen rows back); and the open results past
     their deadline (``expired_totals``), which ``stages`` moves out of ``open``."""
-    kept = _kept_totals(scope).cte("kept")
-    sums = (
-        func.sum(kept.c.lines),
-        func.sum(kept.c.variance_cents),
-        func.sum(kept.c.recovered_cents),
-    )
+    t = DisputeTotals
+    counted = (t.category.in_(DISPUTABLE_CATEGORIES), _totals_scope(scope))
+    sums = (func.sum(t.lines), func.sum(t.variance_cents), func.sum(t.recovered_cents))
     no_text = literal(None, String())
     no_date = literal(None, Date())
+
+    def by(label: str, key: Any, name: Any, month: Any) -> Select[Any]:
+        # a group whose lines net to 0 has no result left (its sums are 0 too)
+        return (
+            select(literal(label), key, name, month, *sums)
+            .where(*counted)
+            .group_by(key if month is no_date else month)
+            .having(func.sum(t.lines) != 0)
+        )
+
+    # the payer's name: the greatest of the names that still have lines
+    names = _payer_names(scope).subquery("names")
     rollups = union_all(
         select(
             literal("payer"),
-            kept.c.packet_payer_id,
-            func.max(kept.c.packet_payer_name),
+            names.c.packet_payer_id,
+            func.max(names.c.packet_payer_name),
             no_date,
-            *sums,
-        ).group_by(kept.c.packet_payer_id),
-        select(literal("category"), kept.c.category, kept.c.category, no_date, *sums).group_by(
-            kept.c.category
-        ),
-        select(literal("payment_date"), no_text, literal(""), kept.c.payment_month, *sums).group_by(
-            kept.c.payment_month
-        ),
-        select(literal("status"), kept.c.status, kept.c.status, no_date, *sums).group_by(
-            kept.c.status
-        ),
+            func.sum(names.c.lines),
+            func.sum(names.c.variance_cents),
+            func.sum(names.c.recovered_cents),
+        ).group_by(names.c.packet_payer_id),
+        by("category", t.category, t.category, no_date),
+        by("payment_date", no_text, literal(""), t.payment_month),
+        by("status", t.status, t.status, no_date),
     )
-    by: dict[str, list[Rollup]] = {}
+    rolled: dict[str, list[Rollup]] = {}
     for dimension, key, label, month, n, variance, recovered in session.execute(rollups).all():
-        by.setdefault(str(dimension), []).append(
+        rolled.setdefault(str(dimension), []).append(
             Rollup(
                 key=month if dimension == "payment_date" else key,
                 label=label,
@@ -673,7 +699,7 @@ def disputable_summary(
             )
         )
     expired = expired_totals(session, as_of=as_of, scope=scope)
-    return DisputableSummary(by={k: tuple(v) for k, v in by.items()}, expired=expired)
+    return DisputableSummary(by={k: tuple(v) for k, v in rolled.items()}, expired=expired)
 
 
 # per key: (practice, packet payer, payer name, category, first day of the payment

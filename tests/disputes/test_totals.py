@@ -265,6 +265,12 @@ class Scenario:
             update(PricingResult).where(PricingResult.id.in_(chosen)).values(**values)
         )
 
+    def rename(self) -> None:
+        """Every result's payer name changed and changed back: the passing name has no
+        line left (on PostgreSQL its deltas net to zero) and must not be shown."""
+        for name in ("ZZ PASSING NAME", "PRAIRIE HEALTH PLAN"):
+            self.session.execute(update(PricingResult).values(packet_payer_name=name))
+
     def compact(self) -> None:
         rows_before = self.session.execute(select(func.count()).select_from(DisputeTotals))
         before = rows_before.scalar_one()
@@ -295,6 +301,7 @@ class Scenario:
             "packet_outcome": (1, self.packet_outcome),
             "delete": (1, self.delete),
             "rewrite": (1, self.rewrite),
+            "rename": (1, self.rename),
             "compact": (1, self.compact),
         }
 
