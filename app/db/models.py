@@ -12,6 +12,7 @@ Tables, by domain:
   claim or line level); ``provider_adjustments`` (PLB).
 - contracts: ``contract_versions`` → ``fee_schedule_rows``.
 - repricing: ``pricing_results`` (one per service line).
+- dashboard: ``dispute_totals`` (sums of the disputable results, kept by triggers).
 - disputes: ``dispute_packets`` (filed packets) → ``dispute_packet_items`` (frozen
   lines); ``result_events`` (status history of each result).
 - access: ``api_keys``, ``audit_log``, ``idempotency_records``.
@@ -25,6 +26,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Date,
     ForeignKey,
@@ -477,6 +479,57 @@ class DisputePacketItem(Base):
     position: Mapped[int] = mapped_column(Integer)
     variance_amount: Mapped[Decimal] = mapped_column(Money)
     snapshot: Mapped[dict[str, Any]] = mapped_column(JSONDoc)
+
+
+class DisputeTotals(Base):
+    """Sums of the disputable results (``disputable`` true, with a practice and a packet
+    payer) per practice, packet payer and name, category, month of payment, status and
+    (open results only) month of the dispute deadline:
+    the dashboard reads these few thousand rows instead of summing every result
+    (docs/scaling.md "Dispute totals").
+
+    Written only by database triggers on ``pricing_results`` (migration
+    ``2026-11-28-0900``), so every path that changes a result — ingest's COPY and bulk
+    inserts, repricing, reversals, the dispute lifecycle, deleting a file — keeps them
+    equal to the live aggregate. On PostgreSQL a row is a delta (a statement trigger
+    appends one row per key it changed, so concurrent ingests never wait on a shared
+    row) and a key's totals are the sum of its rows; ``dispute_totals_compact()`` folds
+    them now and then. On SQLite (one writer at a time) row triggers keep one row per
+    key. Amounts are integer cents: SQLite's NUMERIC is a float, and running sums of
+    floats would drift."""
+
+    __tablename__ = "dispute_totals"
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    practice_key: Mapped[str] = mapped_column(String(20))
+    packet_payer_id: Mapped[str] = mapped_column(String(80))
+    packet_payer_name: Mapped[str | None] = mapped_column(String(120))
+    category: Mapped[str] = mapped_column(String(30))
+    payment_month: Mapped[date | None] = mapped_column(Date)  # first day; None: undated
+    status: Mapped[str] = mapped_column(String(20))  # the stored status (never expired)
+    # open results only: the first day of the dispute deadline's month (None: undated);
+    # the expired ones are then whole months of these plus one month's days
+    deadline_month: Mapped[date | None] = mapped_column(Date)
+    lines: Mapped[int] = mapped_column(BigInteger)
+    variance_cents: Mapped[int] = mapped_column(BigInteger)
+    recovered_cents: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (
+        # SQLite's row triggers find a key's row through it; PostgreSQL's reads and
+        # folds are whole-table passes, the practice scope a range of it
+        Index(
+            "ix_dispute_totals_key",
+            "practice_key",
+            "packet_payer_id",
+            "category",
+            "status",
+            "payment_month",
+            "packet_payer_name",
+            "deadline_month",
+        ),
+    )
 
 
 class ResultEvent(Base):

@@ -8,10 +8,12 @@ disputable results of one (practice, packet payer) whose deadline is on or after
 ordered by deadline, then claim (CLP01), then position on the claim; pages continue
 after a keyset cursor of those columns.
 
-The aggregates read only ``pricing_results`` and are written so PostgreSQL answers
-them from two partial covering indexes (``ix_pricing_results_disputable`` and
-``ix_pricing_results_open_by_deadline``, app/db/models.py) without visiting the
-table; benchmarks/RESULTS.md "Queries" has the plans.
+The aggregates over every disputable result (the dashboard's summary, the keys of
+the open packets) read ``dispute_totals``, the per-key sums that triggers on
+``pricing_results`` keep (app/db/models.py ``DisputeTotals``); the others read only
+``pricing_results`` and are written so PostgreSQL answers them from partial covering
+indexes (``ix_pricing_results_open_by_deadline`` and friends) without visiting the
+table. benchmarks/RESULTS.md "Queries" has the plans.
 """
 
 from __future__ import annotations
@@ -25,11 +27,12 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Date,
     Select,
+    String,
     Subquery,
     and_,
     case,
-    extract,
     false,
     func,
     literal,
@@ -46,6 +49,7 @@ from app.db.models import (
     ContractVersion,
     DisputePacket,
     DisputePacketItem,
+    DisputeTotals,
     PricingResult,
     Remittance,
     ServiceLine,
@@ -80,14 +84,11 @@ class StageTotals:
 
 
 @dataclass(slots=True, frozen=True)
-class SummaryCell:
-    """Disputable results of one (packet payer, category, month of payment, stage)."""
+class Rollup:
+    """Disputable results of one payer, category, payment month or status."""
 
-    payer_id: str
-    payer_name: str | None
-    category: str
-    month: date | None  # the first day of the payment month; None when undated
-    stage: str  # the status, or ``expired`` for an open result past its deadline
+    key: Any  # payer id, category, first day of the month (None: undated) or status
+    label: str | None  # the payer's name (the greatest), the category, or ""
     lines: int
     variance: Decimal
     recovered: Decimal
@@ -95,40 +96,36 @@ class SummaryCell:
 
 @dataclass(slots=True, frozen=True)
 class DisputableSummary:
-    """Every disputable result (whatever its status) summed once, then rolled up the
-    ways the dashboard shows them."""
+    """Every disputable result (whatever its status) summed by packet payer, by
+    category, by month of payment and by status. ``expired`` are the open results past
+    their deadline, counted in the ``open`` status too; ``stages`` moves them out."""
 
-    cells: tuple[SummaryCell, ...]
+    by: dict[str, tuple[Rollup, ...]]  # "payer", "category", "payment_date", "status"
+    expired: StageTotals
 
     def underpaid_by(self, dimension: str) -> list[tuple[Any, str | None, int, Decimal]]:
         """Variance sums by ``payer``, ``category`` or ``payment_date`` (the first day
         of the month, None when undated): key, label, lines, amount."""
-        rolled: dict[Any, tuple[str | None, int, Decimal]] = {}
-        for cell in self.cells:
-            key: Any
-            label: str | None
-            if dimension == "payer":
-                key, label = cell.payer_id, cell.payer_name
-            elif dimension == "category":
-                key, label = cell.category, cell.category
-            else:
-                key, label = cell.month, ""
-            name, lines, total = rolled.get(key, (None, 0, ZERO))
-            if label is not None and (name is None or label > name):
-                name = label
-            rolled[key] = (name, lines + cell.lines, total + cell.variance)
-        return [(key, name, lines, total) for key, (name, lines, total) in rolled.items()]
+        return [(r.key, r.label, r.lines, r.variance) for r in self.by.get(dimension, ())]
 
     def stages(self) -> dict[str, StageTotals]:
-        """Lines, variance and recovered amount by dispute stage."""
-        out: dict[str, StageTotals] = {}
-        for cell in self.cells:
-            seen = out.get(cell.stage, StageTotals(0, ZERO, ZERO))
-            out[cell.stage] = StageTotals(
-                lines=seen.lines + cell.lines,
-                variance=seen.variance + cell.variance,
-                recovered=seen.recovered + cell.recovered,
+        """Lines, variance and recovered amount by dispute stage: the status, with the
+        open results past their deadline as ``expired``. A stage with no line is
+        left out."""
+        out = {
+            str(r.key): StageTotals(r.lines, r.variance, r.recovered)
+            for r in self.by.get("status", ())
+        }
+        if self.expired.lines:
+            still = out.get("open", StageTotals(0, ZERO, ZERO))
+            out["open"] = StageTotals(
+                lines=still.lines - self.expired.lines,
+                variance=still.variance - self.expired.variance,
+                recovered=still.recovered - self.expired.recovered,
             )
+            out["expired"] = self.expired
+            if not out["open"].lines:
+                del out["open"]
         return out
 
 
@@ -302,20 +299,73 @@ def open_packet_categories(
     return out
 
 
+def _totals_scope(scope: frozenset[str] | None) -> ColumnElement[bool]:
+    if scope is None:
+        return true()
+    if not scope:
+        return false()
+    return DisputeTotals.practice_key.in_(sorted(scope))
+
+
+def _kept_totals(
+    scope: frozenset[str] | None,
+) -> Select[str, str, str | None, str, date | None, str, date | None, int, int, int]:
+    """``dispute_totals`` summed per key (on PostgreSQL a key may have several delta
+    rows), keys with no line left out: the live aggregate of the disputable results."""
+    t = DisputeTotals
+    key = (
+        t.practice_key,
+        t.packet_payer_id,
+        t.packet_payer_name,
+        t.category,
+        t.payment_month,
+        t.status,
+        t.deadline_month,
+    )
+    return (
+        select(
+            *key,
+            func.sum(t.lines).label("lines"),
+            func.sum(t.variance_cents).label("variance_cents"),
+            func.sum(t.recovered_cents).label("recovered_cents"),
+        )
+        .where(t.category.in_(DISPUTABLE_CATEGORIES), _totals_scope(scope))
+        .group_by(*key)
+        .having(func.sum(t.lines) != 0)
+    )
+
+
+def _payer_names(
+    scope: frozenset[str] | None,
+) -> Select[str, str, str | None, int, int, int]:
+    """Per (practice, packet payer, payer name) with disputable results left: their
+    line count and sums, off ``dispute_totals`` (a hash aggregate of its rows)."""
+    t = DisputeTotals
+    return (
+        select(
+            t.practice_key,
+            t.packet_payer_id,
+            t.packet_payer_name,
+            func.sum(t.lines).label("lines"),
+            func.sum(t.variance_cents).label("variance_cents"),
+            func.sum(t.recovered_cents).label("recovered_cents"),
+        )
+        .where(t.category.in_(DISPUTABLE_CATEGORIES), _totals_scope(scope))
+        .group_by(t.practice_key, t.packet_payer_id, t.packet_payer_name)
+        .having(func.sum(t.lines) != 0)
+    )
+
+
 def packet_keys(
     session: Session, *, scope: frozenset[str] | None
 ) -> list[tuple[str, str, str | None]]:
     """Every (practice, packet payer, payer name) that has or had disputable results:
-    the open packets whose id can be asked for, even while empty."""
-    query = (
-        select(
-            PricingResult.practice_key,
-            PricingResult.packet_payer_id,
-            func.max(PricingResult.packet_payer_name),
-        )
-        .where(_disputable(), _scope(scope))
-        .group_by(PricingResult.practice_key, PricingResult.packet_payer_id)
-    )
+    the open packets whose id can be asked for, even while empty. Read off the
+    totals (a few thousand rows, not every disputable result)."""
+    names = _payer_names(scope).subquery("names")
+    query = select(
+        names.c.practice_key, names.c.packet_payer_id, func.max(names.c.packet_payer_name)
+    ).group_by(names.c.practice_key, names.c.packet_payer_id)
     return [(str(p), str(y), n) for p, y, n in session.execute(query).all()]
 
 
@@ -338,11 +388,31 @@ def open_packet_rows(
 
 
 def expired_totals(session: Session, *, as_of: date, scope: frozenset[str] | None) -> StageTotals:
-    query = select(func.count(), func.coalesce(func.sum(PricingResult.variance_amount), 0)).where(
-        _expired(as_of), _scope(scope)
+    """Open disputable results past their deadline: those of the whole deadline months
+    before ``as_of``'s from ``dispute_totals``, and those of ``as_of``'s month before it
+    from the open-by-deadline index (at most a month of entries, not every expired
+    line). Open results have no recovered amount (nothing sets one before a dispute)."""
+    month_start = as_of.replace(day=1)
+    t = DisputeTotals
+    kept = select(
+        func.coalesce(func.sum(t.lines), 0),
+        func.coalesce(func.sum(t.variance_cents), 0),
+    ).where(
+        t.status == "open",
+        t.deadline_month < month_start,
+        t.category.in_(DISPUTABLE_CATEGORIES),
+        _totals_scope(scope),
     )
-    count, total = session.execute(query).one()
-    return StageTotals(lines=int(count), variance=_money(total), recovered=ZERO)
+    months_lines, months_cents = session.execute(kept).one()
+    days = select(func.count(), func.coalesce(func.sum(PricingResult.variance_amount), 0)).where(
+        _expired(as_of), PricingResult.dispute_deadline >= month_start, _scope(scope)
+    )
+    count, total = session.execute(days).one()
+    return StageTotals(
+        lines=int(months_lines) + int(count),
+        variance=_from_cents(months_cents) + _money(total),
+        recovered=ZERO,
+    )
 
 
 def expired_rows(
@@ -583,45 +653,84 @@ def disputable_summary(
     session: Session, *, as_of: date, scope: frozenset[str] | None
 ) -> DisputableSummary:
     """Lines, variance and recovered sums of every disputable result (every status) by
-    packet payer, category, month of payment and stage (its status, with ``open``
-    results past their deadline counted as ``expired``): one pass over the disputable
-    index, however many ways the dashboard rolls it up."""
-    # the rows are disputable already: the stage reads only columns the index holds
-    past = and_(PricingResult.status == "open", PricingResult.dispute_deadline < as_of)
-    stage = case((past, literal("expired")), else_=PricingResult.status)
-    year = extract("year", PricingResult.payment_date)
-    month = extract("month", PricingResult.payment_date)
-    query = (
+    packet payer, by category, by month of payment and by status, rolled up in SQL off
+    ``dispute_totals`` (one statement, a few dozen rows back); and the open results past
+    their deadline (``expired_totals``), which ``stages`` moves out of ``open``."""
+    t = DisputeTotals
+    counted = (t.category.in_(DISPUTABLE_CATEGORIES), _totals_scope(scope))
+    sums = (func.sum(t.lines), func.sum(t.variance_cents), func.sum(t.recovered_cents))
+    no_text = literal(None, String())
+    no_date = literal(None, Date())
+
+    def by(label: str, key: Any, name: Any, month: Any) -> Select[Any]:
+        # a group whose lines net to 0 has no result left (its sums are 0 too)
+        return (
+            select(literal(label), key, name, month, *sums)
+            .where(*counted)
+            .group_by(key if month is no_date else month)
+            .having(func.sum(t.lines) != 0)
+        )
+
+    # the payer's name: the greatest of the names that still have lines
+    names = _payer_names(scope).subquery("names")
+    rollups = union_all(
         select(
-            PricingResult.packet_payer_id,
-            func.max(PricingResult.packet_payer_name),
-            PricingResult.category,
-            year,
-            month,
-            stage,
-            func.count(),
-            func.coalesce(func.sum(PricingResult.variance_amount), 0),
-            func.coalesce(func.sum(PricingResult.recovered_amount), 0),
-        )
-        .where(_disputable(), _scope(scope))
-        .group_by(PricingResult.packet_payer_id, PricingResult.category, year, month, stage)
+            literal("payer"),
+            names.c.packet_payer_id,
+            func.max(names.c.packet_payer_name),
+            no_date,
+            func.sum(names.c.lines),
+            func.sum(names.c.variance_cents),
+            func.sum(names.c.recovered_cents),
+        ).group_by(names.c.packet_payer_id),
+        by("category", t.category, t.category, no_date),
+        by("payment_date", no_text, literal(""), t.payment_month),
+        by("status", t.status, t.status, no_date),
     )
-    cells = [
-        SummaryCell(
-            payer_id=str(payer),
-            payer_name=name,
-            category=str(category),
-            month=None if y is None or m is None else date(int(y), int(m), 1),
-            stage=str(stage_name),
-            lines=int(n),
-            variance=_money(variance),
-            recovered=_money(recovered),
+    rolled: dict[str, list[Rollup]] = {}
+    for dimension, key, label, month, n, variance, recovered in session.execute(rollups).all():
+        rolled.setdefault(str(dimension), []).append(
+            Rollup(
+                key=month if dimension == "payment_date" else key,
+                label=label,
+                lines=int(n),
+                variance=_from_cents(variance),
+                recovered=_from_cents(recovered),
+            )
         )
-        for payer, name, category, y, m, stage_name, n, variance, recovered in session.execute(
-            query
+    expired = expired_totals(session, as_of=as_of, scope=scope)
+    return DisputableSummary(by={k: tuple(v) for k, v in rolled.items()}, expired=expired)
+
+
+# per key: (practice, packet payer, payer name, category, first day of the payment
+# month or None, status, first day of an open result's deadline month or None) ->
+# (lines, variance, recovered)
+TotalsKey = tuple[str, str, str | None, str, date | None, str, date | None]
+Totals = dict[TotalsKey, tuple[int, Decimal, Decimal]]
+
+
+def kept_totals(session: Session) -> Totals:
+    """The stored totals per key, summed (what the dashboard reads)."""
+    kept = _kept_totals(None).subquery("kept_totals")
+    return {
+        (str(p), str(y), name, str(c), month, str(st), due): (
+            int(n),
+            _from_cents(variance),
+            _from_cents(recovered),
+        )
+        for p, y, name, c, month, st, due, n, variance, recovered in session.execute(
+            select(kept)
         ).all()
-    ]
-    return DisputableSummary(cells=tuple(cells))
+    }
+
+
+def compact_totals(session: Session) -> int:
+    """Fold ``dispute_totals``' delta rows into one row per key (PostgreSQL; the
+    triggers also do it every ~1,000 deltas); rows another transaction is folding are
+    skipped. Returns how many rows went. SQLite keeps one row per key already."""
+    if session.get_bind().dialect.name != "postgresql":
+        return 0
+    return int(session.execute(select(func.dispute_totals_compact())).scalar_one())
 
 
 def expiring_next(
@@ -719,6 +828,11 @@ def recovered_by_payer(
         (str(p), name, int(n), _money(v), _money(r))
         for p, name, n, v, r in session.execute(query).all()
     ]
+
+
+def _from_cents(value: Any) -> Decimal:
+    """A sum of integer cents (int, or Decimal from PostgreSQL's SUM of bigint)."""
+    return Decimal(int(value or 0)).scaleb(-2)
 
 
 def _money(value: Any) -> Decimal:

@@ -2,7 +2,8 @@
 spec/interfaces.md "POST /v1/remittances"): the same file sent 20 times at once is
 stored once and answered ``duplicate`` to the others; 20 different files sent at once
 all land; reversals racing their originals end linked — every original reversed
-exactly once, its results ``reversed``.
+exactly once, its results ``reversed``; writers of the same dispute totals never wait
+for each other.
 
 Each upload is the API's unit of work: its own session and transaction through
 ``ingest_file``, committed at the end, started together behind a barrier.
@@ -13,6 +14,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -21,9 +23,11 @@ from sqlalchemy.orm import Session
 
 from app.access.schemas import CLI_ACTOR
 from app.db import models
+from app.disputes import repository as disputes_repo
 from app.reconciliation.schemas import FileResult
 from app.reconciliation.service import ingest_file
 from benchmarks.gen835 import generate_835
+from tests.factories import make_pricing_result
 from tests.reliability.pg import engine_for, throwaway_database
 
 pytestmark = pytest.mark.postgres_only
@@ -141,3 +145,27 @@ def test_reversals_racing_their_originals_end_consistent(engine: Engine) -> None
             )
         ).all()
         assert dict(categories) == {"reversed": 20 * 3}
+
+
+def test_writers_of_the_same_dispute_totals_never_wait_for_each_other(engine: Engine) -> None:
+    """Two transactions add results of the same totals key and fold the deltas, both
+    still open at once (clearinghouses post many one-claim files together): no row
+    lock is shared, so neither waits — with a shared row updated in place, the second
+    would wait for the first to commit and hit the lock timeout here. Once both commit,
+    the key's totals hold all three results."""
+    with Session(engine) as setup, setup.begin():
+        make_pricing_result(setup)
+    first, second = Session(engine), Session(engine)
+    try:
+        for session in (first, second):
+            session.execute(text("SET LOCAL lock_timeout = '2s'"))
+            make_pricing_result(session)
+            disputes_repo.compact_totals(session)  # skips the rows the other is folding
+        first.commit()
+        second.commit()
+    finally:
+        first.close()
+        second.close()
+    with Session(engine) as session:
+        totals = disputes_repo.kept_totals(session)
+    assert [(n, variance) for n, variance, _ in totals.values()] == [(3, Decimal("66.00"))]
