@@ -19,8 +19,8 @@ trigger calls it each time the delta ids cross a multiple of ``COMPACT_EVERY``.
 SQLite (one writer at a time, row triggers only): one row per key, updated in place.
 
 Revision ID: c3d1a7e05b92
-Revises: 7448cda1537d
-Create Date: 2026-11-28 09:00:00.000000
+Revises: 9b3f1c2d4e5a
+Create Date: 2026-11-27 09:00:00.000000
 """
 
 from collections.abc import Sequence
@@ -29,7 +29,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "c3d1a7e05b92"
-down_revision: str | None = "7448cda1537d"
+down_revision: str | None = "9b3f1c2d4e5a"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
