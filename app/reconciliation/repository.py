@@ -25,6 +25,7 @@ from sqlalchemy import (
     ColumnElement,
     Date,
     Dialect,
+    Integer,
     Numeric,
     Table,
     Uuid,
@@ -34,9 +35,12 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    literal_column,
+    null,
     or_,
     select,
     text,
+    union_all,
     update,
 )
 from sqlalchemy.engine import make_url
@@ -515,17 +519,49 @@ def file_by_hash(session: Session, content_hash: str) -> Any | None:
     ).first()
 
 
-def stored_identities(session: Session, identities: Sequence[str]) -> dict[str, uuid.UUID]:
-    """Claim identities already stored → the file that holds each."""
+def stored_claims(
+    session: Session, identities: Sequence[str], claim_ids: Sequence[str]
+) -> tuple[dict[str, uuid.UUID], set[str]]:
+    """What a batch of claim payments needs to know of those stored, in one statement
+    per chunk: the claim identities already stored → the file that holds each, and the
+    CLP01s among ``claim_ids`` with a reversal (CLP02 22) or a reversed payment stored
+    — the only ones whose new payments can take part in reversal matching or recovery
+    (an indexed look-up on the CLP01 index, instead of reading every related payment
+    of every claim of a batch)."""
     found: dict[str, uuid.UUID] = {}
-    for chunk in _chunks(identities):
-        rows = session.execute(
-            select(ClaimPayment.identity, ClaimPayment.file_id).where(
-                ClaimPayment.identity.in_(chunk)
+    reversed_ids: set[str] = set()
+    unique_ids = sorted(set(claim_ids))
+    chunks = max(-(-len(identities) // IN_CHUNK), -(-len(unique_ids) // IN_CHUNK))
+    for index in range(chunks):
+        some_identities = identities[index * IN_CHUNK : (index + 1) * IN_CHUNK]
+        some_claim_ids = unique_ids[index * IN_CHUNK : (index + 1) * IN_CHUNK]
+        # kind 1: (identity, file id); kind 2: (CLP01, NULL)
+        query = union_all(
+            select(
+                literal_column("1", Integer).label("kind"),
+                ClaimPayment.identity.label("value"),
+                ClaimPayment.file_id,
+            ).where(ClaimPayment.identity.in_(some_identities)),
+            select(
+                literal_column("2", Integer),
+                ClaimPayment.claim_id,
+                null().cast(ClaimPayment.file_id.type),
             )
+            .where(
+                ClaimPayment.claim_id.in_(some_claim_ids),
+                or_(
+                    ClaimPayment.status_code == "22",
+                    ClaimPayment.reversed_by_id.is_not(None),
+                ),
+            )
+            .distinct(),
         )
-        found.update((identity, file_id) for identity, file_id in rows)
-    return found
+        for kind, value, file_id in session.execute(query):
+            if kind == 1:
+                found[value] = file_id
+            else:
+                reversed_ids.add(value)
+    return found, reversed_ids
 
 
 def remittance_by_trace(
@@ -545,29 +581,6 @@ def remittance_by_trace(
 
 
 # ------------------------------------------------------------------------ reversals
-
-
-def claim_ids_with_reversals(session: Session, claim_ids: Sequence[str]) -> set[str]:
-    """The CLP01s among ``claim_ids`` that already have a reversal (CLP02 22) or a
-    reversed payment stored: the only ones whose new payments can take part in
-    reversal matching or recovery. One indexed look-up per chunk (CLP01 index),
-    instead of reading every related payment of every claim of a batch."""
-    found: set[str] = set()
-    for chunk in _chunks(sorted(set(claim_ids))):
-        found.update(
-            session.scalars(
-                select(ClaimPayment.claim_id)
-                .where(
-                    ClaimPayment.claim_id.in_(chunk),
-                    or_(
-                        ClaimPayment.status_code == "22",
-                        ClaimPayment.reversed_by_id.is_not(None),
-                    ),
-                )
-                .distinct()
-            )
-        )
-    return found
 
 
 def related_claims(
