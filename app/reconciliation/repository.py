@@ -16,7 +16,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from functools import partial
+from functools import lru_cache, partial
 from operator import itemgetter
 from typing import Any, cast
 
@@ -165,13 +165,12 @@ def _send(
         elif dialect.name == "postgresql":
             # one INSERT of every row (a handful): one statement; on the cursor of
             # BulkWriter's pipeline when given, where it waits for no answer
-            marks = f"({', '.join(['%s'] * len(values[0]))})"
-            query = f"{statement}{', '.join([marks] * len(values))}"
+            query = _values_query(statement, len(values[0]), len(values))
             params = [item for value in values for item in value]
             if cursor is not None:
                 cursor.execute(query, params)
             else:
-                with driver.cursor() as own:
+                with _raw_cursor(driver) as own:
                     own.execute(query, params)
         else:
             driver.executemany(statement, values)
@@ -180,6 +179,26 @@ def _send(
         raise DBAPIError.instance(
             statement, None, exc, dialect.loaded_dbapi.Error, dialect=dialect
         ) from exc
+
+
+@lru_cache(maxsize=512)
+def _values_query(statement: str, width: int, count: int) -> str:
+    """``statement`` (``INSERT … VALUES ``) with ``count`` groups of ``width``
+    PostgreSQL placeholders ($1, $2, …), for a raw cursor: psycopg would otherwise
+    convert %s placeholders on every call (it caches the conversion only for short
+    statements, and a few rows of the wide tables are longer)."""
+    groups = (
+        "(" + ", ".join(f"${row * width + column + 1}" for column in range(width)) + ")"
+        for row in range(count)
+    )
+    return statement + ", ".join(groups)
+
+
+def _raw_cursor(driver: Any) -> Any:
+    """A psycopg cursor whose queries take $n placeholders as they are."""
+    from psycopg import RawCursor
+
+    return RawCursor(driver)
 
 
 @dataclass(slots=True)
@@ -334,7 +353,7 @@ class BulkWriter:
         try:
             # the pipeline ends (its one sync, where any error is raised) before the
             # cursor closes
-            with driver.cursor() as cursor, driver.pipeline():
+            with _raw_cursor(driver) as cursor, driver.pipeline():
                 for write in held:
                     write(cursor=cursor)
         except dialect.loaded_dbapi.Error as exc:
