@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from operator import itemgetter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Numeric, String
 
@@ -40,6 +40,9 @@ from app.repricing.engine import date_of_service, price_claim
 from app.repricing.schemas import LineResult
 from app.x12 import schemas as x12
 from app.x12.errors import X12Rejected
+
+if TYPE_CHECKING:
+    from app.x12.reader import ParsedFile
 
 THOUSANDTH = Decimal("0.001")
 
@@ -317,6 +320,9 @@ class ClaimInfo:
     is_reversal: bool
     segment_number: int | None
     lines: int
+    # (category, variance in cents) of each disputable result: the underpaid totals
+    # of the File summary, without reading them back
+    underpaid: tuple[tuple[str, int], ...] = ()
 
 
 # the tables of a batch, in the order they are written (foreign keys)
@@ -390,6 +396,7 @@ class _Producer:
         adjustment_starts: list[int] = []
         result_starts: list[int] = []
         priced: list[x12.ClaimPayment] = []
+        underpaid: list[tuple[str, int]] = []
         payer_id = remittance.payer_id
         practice_key = remittance.practice_key
         payment_date = remittance.effective_payment_date
@@ -451,6 +458,12 @@ class _Producer:
                     priced_at=self.now,
                 )
                 result_rows.append(row)
+                variance = row["variance_amount"]
+                if row["disputable"] and variance is not None:
+                    underpaid.append((row["category"], int(to_cents(variance) * 100)))
+            if underpaid:
+                infos[-1].underpaid = tuple(underpaid)
+                underpaid.clear()
         claim_starts = list(range(len(claim_rows)))
         starts = [claim_starts, line_starts, adjustment_starts, result_starts]
         all_rows = [claim_rows, line_rows, adjustment_rows, result_rows]
@@ -480,11 +493,18 @@ def prepare(
     dialect_key: str,
     now: datetime,
     batch_claims: int,
+    parsed: ParsedFile | None = None,
 ) -> Iterator[Event]:
-    """The events of one file (see the module's text), in this process."""
+    """The events of one file (see the module's text), in this process. ``parsed``:
+    the file already read whole (``parse_835`` of ``data``; a small file is, to take
+    its locks), whose remittances are replayed instead of reading the bytes again —
+    the same events, batches and rows."""
     from app.x12.reader import TransactionEnd, TransactionStart, stream_835
 
     producer = _Producer(file_id, pricer, dialect_key, now)
+    if parsed is not None:
+        yield from _replay(producer, parsed, batch_claims)
+        return
     stream = stream_835(data)
     current: tuple[uuid.UUID, x12.Remittance] | None = None
     pending: list[x12.ClaimPayment] = []
@@ -508,6 +528,21 @@ def prepare(
         assert current is not None
         yield producer.batch(current[0], current[1], pending)
     yield Done(list(stream.warnings))
+
+
+def _replay(producer: _Producer, parsed: ParsedFile, batch_claims: int) -> Iterator[Event]:
+    """``prepare``'s events of a file read whole: per remittance its Start, its claims
+    in batches of ``batch_claims``, its End; then Done. Only the Start differs from
+    the stream's: its remittance is complete already (PLB, warnings), which nothing
+    reads before the End."""
+    for remittance in parsed.remittances:
+        state_id = producer.ids()
+        yield Start(remittance, state_id)
+        claims = remittance.claims
+        for start in range(0, len(claims), batch_claims):
+            yield producer.batch(state_id, remittance, claims[start : start + batch_claims])
+        yield End(remittance)
+    yield Done(list(parsed.file_warnings))
 
 
 # ------------------------------------------------------------ in a child process

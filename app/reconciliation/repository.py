@@ -16,7 +16,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from functools import partial
+from functools import lru_cache, partial
 from operator import itemgetter
 from typing import Any, cast
 
@@ -26,6 +26,7 @@ from sqlalchemy import (
     ColumnElement,
     Date,
     Dialect,
+    Integer,
     Numeric,
     Table,
     Uuid,
@@ -37,9 +38,12 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    literal_column,
+    null,
     or_,
     select,
     text,
+    union_all,
     update,
 )
 from sqlalchemy.engine import make_url
@@ -164,13 +168,12 @@ def _send(
         elif dialect.name == "postgresql":
             # one INSERT of every row (a handful): one statement; on the cursor of
             # BulkWriter's pipeline when given, where it waits for no answer
-            marks = f"({', '.join(['%s'] * len(values[0]))})"
-            query = f"{statement}{', '.join([marks] * len(values))}"
+            query = _values_query(statement, len(values[0]), len(values))
             params = [item for value in values for item in value]
             if cursor is not None:
                 cursor.execute(query, params)
             else:
-                with driver.cursor() as own:
+                with _raw_cursor(driver) as own:
                     own.execute(query, params)
         else:
             driver.executemany(statement, values)
@@ -179,6 +182,26 @@ def _send(
         raise DBAPIError.instance(
             statement, None, exc, dialect.loaded_dbapi.Error, dialect=dialect
         ) from exc
+
+
+@lru_cache(maxsize=512)
+def _values_query(statement: str, width: int, count: int) -> str:
+    """``statement`` (``INSERT … VALUES ``) with ``count`` groups of ``width``
+    PostgreSQL placeholders ($1, $2, …), for a raw cursor: psycopg would otherwise
+    convert %s placeholders on every call (it caches the conversion only for short
+    statements, and a few rows of the wide tables are longer)."""
+    groups = (
+        "(" + ", ".join(f"${row * width + column + 1}" for column in range(width)) + ")"
+        for row in range(count)
+    )
+    return statement + ", ".join(groups)
+
+
+def _raw_cursor(driver: Any) -> Any:
+    """A psycopg cursor whose queries take $n placeholders as they are."""
+    from psycopg import RawCursor
+
+    return RawCursor(driver)
 
 
 @dataclass(slots=True)
@@ -333,7 +356,7 @@ class BulkWriter:
         try:
             # the pipeline ends (its one sync, where any error is raised) before the
             # cursor closes
-            with driver.cursor() as cursor, driver.pipeline():
+            with _raw_cursor(driver) as cursor, driver.pipeline():
                 for write in held:
                     write(cursor=cursor)
         except dialect.loaded_dbapi.Error as exc:
@@ -532,17 +555,49 @@ def _among(session: Session, column: Any, values: Sequence[Any]) -> ColumnElemen
     return cast(ColumnElement[bool], column.in_(values))
 
 
-def stored_identities(session: Session, identities: Sequence[str]) -> dict[str, uuid.UUID]:
-    """Claim identities already stored → the file that holds each."""
+def stored_claims(
+    session: Session, identities: Sequence[str], claim_ids: Sequence[str]
+) -> tuple[dict[str, uuid.UUID], set[str]]:
+    """What a batch of claim payments needs to know of those stored, in one statement
+    per chunk: the claim identities already stored → the file that holds each, and the
+    CLP01s among ``claim_ids`` with a reversal (CLP02 22) or a reversed payment stored
+    — the only ones whose new payments can take part in reversal matching or recovery
+    (an indexed look-up on the CLP01 index, instead of reading every related payment
+    of every claim of a batch)."""
     found: dict[str, uuid.UUID] = {}
-    for chunk in _chunks(identities):
-        rows = session.execute(
-            select(ClaimPayment.identity, ClaimPayment.file_id).where(
-                _among(session, ClaimPayment.identity, chunk)
+    reversed_ids: set[str] = set()
+    unique_ids = sorted(set(claim_ids))
+    chunks = max(-(-len(identities) // IN_CHUNK), -(-len(unique_ids) // IN_CHUNK))
+    for index in range(chunks):
+        some_identities = identities[index * IN_CHUNK : (index + 1) * IN_CHUNK]
+        some_claim_ids = unique_ids[index * IN_CHUNK : (index + 1) * IN_CHUNK]
+        # kind 1: (identity, file id); kind 2: (CLP01, NULL)
+        query = union_all(
+            select(
+                literal_column("1", Integer).label("kind"),
+                ClaimPayment.identity.label("value"),
+                ClaimPayment.file_id,
+            ).where(_among(session, ClaimPayment.identity, some_identities)),
+            select(
+                literal_column("2", Integer),
+                ClaimPayment.claim_id,
+                null().cast(ClaimPayment.file_id.type),
             )
+            .where(
+                _among(session, ClaimPayment.claim_id, some_claim_ids),
+                or_(
+                    ClaimPayment.status_code == "22",
+                    ClaimPayment.reversed_by_id.is_not(None),
+                ),
+            )
+            .distinct(),
         )
-        found.update((identity, file_id) for identity, file_id in rows)
-    return found
+        for kind, value, file_id in session.execute(query):
+            if kind == 1:
+                found[value] = file_id
+            else:
+                reversed_ids.add(value)
+    return found, reversed_ids
 
 
 def remittance_by_trace(
@@ -562,29 +617,6 @@ def remittance_by_trace(
 
 
 # ------------------------------------------------------------------------ reversals
-
-
-def claim_ids_with_reversals(session: Session, claim_ids: Sequence[str]) -> set[str]:
-    """The CLP01s among ``claim_ids`` that already have a reversal (CLP02 22) or a
-    reversed payment stored: the only ones whose new payments can take part in
-    reversal matching or recovery. One indexed look-up per chunk (CLP01 index),
-    instead of reading every related payment of every claim of a batch."""
-    found: set[str] = set()
-    for chunk in _chunks(sorted(set(claim_ids))):
-        found.update(
-            session.scalars(
-                select(ClaimPayment.claim_id)
-                .where(
-                    _among(session, ClaimPayment.claim_id, chunk),
-                    or_(
-                        ClaimPayment.status_code == "22",
-                        ClaimPayment.reversed_by_id.is_not(None),
-                    ),
-                )
-                .distinct()
-            )
-        )
-    return found
 
 
 def related_claims(

@@ -54,7 +54,7 @@ from app.reconciliation.schemas import (
 )
 from app.x12 import schemas as x12
 from app.x12.errors import X12Rejected
-from app.x12.reader import parse_835
+from app.x12.reader import ParsedFile, parse_835
 
 logger = logging.getLogger(__name__)
 
@@ -131,6 +131,10 @@ class _RemittanceState:
     claims_new: int = 0
     warnings: list[dict[str, Any]] = field(default_factory=list)
     inserted_state: tuple[int, int] = (0, 0)  # (claims_count, warnings) when inserted
+    row: dict[str, Any] | None = None  # its remittances row, as inserted
+    # per new claim payment with disputable results: its id, and those results'
+    # (category, variance in cents)
+    underpaid: list[tuple[str, tuple[tuple[str, int], ...]]] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -151,10 +155,13 @@ class _FileIngest:
     ``prepare`` (claims read, priced and turned into rows elsewhere), decides what is
     new and writes it."""
 
-    def __init__(self, session: Session, *, actor: Actor, pricer: Pricer) -> None:
+    def __init__(
+        self, session: Session, *, actor: Actor, pricer: Pricer, validate_inline_lines: int
+    ) -> None:
         self.session = session
         self.actor = actor
         self.pricer = pricer
+        self.validate_inline_lines = validate_inline_lines
         self.file_id = models.new_id()
         # prepare's ids count from 1; this writer's own rows (PLB) from far above
         self.ids = prepare.FileIds(self.file_id, start=1 << 62)
@@ -170,37 +177,54 @@ class _FileIngest:
         self.file_warnings: list[dict[str, Any]] = []
         self.original_file_id: uuid.UUID | None = None
         self.writer = repository.BulkWriter(session)
+        # the era_files row: inserted before the first batch's rows, or, when the whole
+        # file is one batch (a small file), with its final values in that batch's
+        # pipeline (no UPDATE at the end); None once inserted
+        self._file_row: dict[str, Any] | None = None
+        self.file_values: dict[str, Any] = {}  # the row's final values (``finish``)
+        self.final_written = False
+        # claim payments (ids) of this file whose results a reversal in it made
+        # not disputable
+        self.reversed_claims: set[uuid.UUID] = set()
+        # per batch: the CLP01s with a reversal history stored (``repository.stored_claims``)
+        self._involved: set[str] = set()
         # the last batches' new claims, linked once their rows are written
         self._to_link: list[tuple[prepare.ClaimInfo, _RemittanceState]] | None = None
 
     # ---------------------------------------------------------------- the stream
 
-    def run(self, data: bytes, content_hash: str, filename: str | None) -> None:
-        repository.insert_rows(
-            self.session,
-            models.EraFile,
-            [
-                {
-                    "id": self.file_id,
-                    "content_hash": content_hash,
-                    "filename": filename[:255] if filename else None,
-                    "size_bytes": len(data),
-                    "raw_bytes": data,
-                    "received_at": self.now,
-                    "status": "processed",
-                    "claims_count": 0,
-                    "duplicates_count": 0,
-                    "lines_count": 0,
-                    "warnings": [],
-                    "validation_status": "pending",
-                    "validation_findings": [],
-                    "validated_at": None,
-                    "uploaded_by_key_id": self.actor.key_id,
-                    "practice_keys": [],
-                }
-            ],
-        )
-        produce = prepare.prepare_in_process if len(data) >= PROCESS_BYTES else prepare.prepare
+    def run(
+        self,
+        data: bytes,
+        content_hash: str,
+        filename: str | None,
+        parsed: ParsedFile | None = None,
+    ) -> None:
+        self._data = data
+        self._file_row = {
+            "id": self.file_id,
+            "content_hash": content_hash,
+            "filename": filename[:255] if filename else None,
+            "size_bytes": len(data),
+            "raw_bytes": data,
+            "received_at": self.now,
+            "status": "processed",
+            "claims_count": 0,
+            "duplicates_count": 0,
+            "lines_count": 0,
+            "warnings": [],
+            "validation_status": "pending",
+            "validation_findings": [],
+            "validated_at": None,
+            "uploaded_by_key_id": self.actor.key_id,
+            "practice_keys": [],
+        }
+        options: dict[str, Any] = {}
+        if len(data) >= PROCESS_BYTES:
+            produce = prepare.prepare_in_process  # the child reads it (never pre-read)
+        else:
+            produce = prepare.prepare
+            options["parsed"] = parsed
         events = produce(
             data,
             file_id=self.file_id,
@@ -208,8 +232,8 @@ class _FileIngest:
             dialect_key=repository.dialect_key(self.session.connection().dialect),
             now=self.now,
             batch_claims=BATCH_CLAIMS,
+            **options,
         )
-        stream_warnings: list[x12.Finding] = []
         try:
             for event in events:
                 if isinstance(event, prepare.Batch):
@@ -221,8 +245,9 @@ class _FileIngest:
                 elif isinstance(event, prepare.End):
                     self._end(event.remittance)
                 else:
-                    stream_warnings = event.warnings
-            self._flush()
+                    # the file's own warnings come first
+                    self.file_warnings[:0] = [w.as_dict() for w in event.warnings]
+            self._flush(final=True)
             self.writer.wait()
             self._link()
         finally:
@@ -232,7 +257,6 @@ class _FileIngest:
             # nothing may touch the connection (the savepoint's rollback or release)
             # while a write is under way
             self.writer.close()
-        self.file_warnings[:0] = [w.as_dict() for w in stream_warnings]
         if not self.states:
             raise X12Rejected([x12.Finding("no 835 payment (BPR) was found in the file")])
 
@@ -263,7 +287,7 @@ class _FileIngest:
 
     # ---------------------------------------------------------------- one batch
 
-    def _flush(self) -> None:
+    def _flush(self, *, final: bool = False) -> None:
         # the previous batch's rows were written while this one was read: wait for
         # them, then link its reversals (the statements run in the order they would
         # without the writer's thread)
@@ -272,10 +296,16 @@ class _FileIngest:
         pending, self.pending, self.pending_claims = self.pending, [], 0
         # a claim payment seen before is skipped: earlier in these batches, or stored
         # (by an earlier batch of this file: repeated in the file; else: a duplicate).
-        # No set of the whole file's identities is kept: memory stays flat.
-        stored = repository.stored_identities(
-            self.session, [info.identity for item in pending for info in item.batch.claims]
-        )
+        # No set of the whole file's identities is kept: memory stays flat. The same
+        # statement tells which CLP01s have a reversal history stored (``_link``).
+        claims = [info for item in pending for info in item.batch.claims]
+        stored: dict[str, uuid.UUID] = {}
+        if claims:
+            stored, self._involved = repository.stored_claims(
+                self.session,
+                [info.identity for info in claims],
+                [info.claim_id for info in claims if not info.is_reversal],
+            )
         seen: set[str] = set()
         new: list[tuple[prepare.ClaimInfo, _RemittanceState]] = []
         for item in pending:
@@ -297,8 +327,23 @@ class _FileIngest:
                 item.state.warnings.append(
                     _finding(message, at_claim=True, segment_number=info.segment_number)
                 )
-        self._write_remittances()
+        remittances, plbs = self._remittance_rows()
         self.new_claims += len(new)
+        for info, state in new:
+            if info.underpaid:
+                state.underpaid.append((info.key, info.underpaid))
+        if self._file_row is not None:
+            if final:
+                # the whole file in this one batch: nothing written yet. A file that
+                # adds nothing writes nothing; else its row goes first, complete.
+                if self.adds_nothing:
+                    return
+                self._file_row.update(self._final_values())
+                self.final_written = True
+            self.writer.insert(models.EraFile, [self._file_row])
+            self._file_row = None
+        self.writer.insert(models.Remittance, remittances)
+        self.writer.insert(models.ProviderAdjustment, plbs)
         tables: list[repository.PreparedRows] | None = None
         for item in pending:
             rows = item.batch.rows_of(item.keep)
@@ -318,11 +363,10 @@ class _FileIngest:
         if new:
             # only claims with a reversal in their history can link or recover: the
             # batch's own reversals, and CLP01s with a reversal or a reversed payment
-            # stored (this batch's included, as it is written already)
-            involved = repository.claim_ids_with_reversals(
-                self.session, [info.claim_id for info, _ in new if not info.is_reversal]
-            )
-            link_reversals(
+            # stored before the batch (looked up with its duplicates; the batch itself
+            # adds only its reversals, whose CLP01s are linked anyway)
+            involved = self._involved
+            self.reversed_claims |= link_reversals(
                 self.session,
                 keys={
                     (state.remittance.payer_id, state.remittance.practice_key, info.claim_id)
@@ -333,7 +377,9 @@ class _FileIngest:
                 actor=self.actor,
             )
 
-    def _write_remittances(self) -> None:
+    def _remittance_rows(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """The remittances (and their PLBs) to write with this batch; decides which
+        remittances are skipped as already stored."""
         rows: list[dict[str, Any]] = []
         plb_rows: list[dict[str, Any]] = []
         for state in self.states:
@@ -374,6 +420,7 @@ class _FileIngest:
                 )
                 state.inserted = True
                 state.inserted_state = (state.claims_new, len(state.warnings))
+                state.row = rows[-1]
             if state.done and not state.plb_written:
                 state.plb_written = True
                 plb_start = len(plb_rows)
@@ -394,8 +441,7 @@ class _FileIngest:
                     plb_rows[plb_start:],
                     where=prepare.at_transaction(state.remittance),
                 )
-        self.writer.insert(models.Remittance, rows)
-        self.writer.insert(models.ProviderAdjustment, plb_rows)
+        return rows, plb_rows
 
     def _remittance_row(self, state: _RemittanceState) -> dict[str, Any]:
         r = state.remittance
@@ -428,17 +474,10 @@ class _FileIngest:
 
     # ---------------------------------------------------------------- the end
 
-    def finish(self, *, data: bytes, validate_inline_lines: int) -> None:
-        """Bring the remittances' counts and warnings up to date, validate inline
-        when small, and complete the file row."""
+    def _final_values(self) -> dict[str, Any]:
+        """The file row's values once every claim is read: counts, practices, warnings,
+        and pyx12's findings when the file is small enough to validate inline."""
         kept = [s for s in self.states if s.inserted]
-        for state in kept:
-            if state.inserted_state != (state.claims_new, len(state.warnings)):
-                repository.update_remittance(
-                    self.session,
-                    state.id,
-                    {"claims_count": state.claims_new, "warnings": list(state.warnings)},
-                )
         warnings = list(self.file_warnings)
         values: dict[str, Any] = {
             "claims_count": self.claims,
@@ -448,8 +487,8 @@ class _FileIngest:
                 {s.remittance.practice_key for s in kept if s.remittance.practice_key}
             ),
         }
-        if self.lines <= validate_inline_lines:
-            status, findings = _full_validation(data)
+        if self.lines <= self.validate_inline_lines:
+            status, findings = _full_validation(self._data)
             values.update(
                 validation_status=status,
                 validation_findings=findings,
@@ -457,7 +496,77 @@ class _FileIngest:
             )
             warnings = _merge_warnings(warnings, findings)
         values["warnings"] = warnings
-        repository.update_file(self.session, self.file_id, values)
+        self.file_values = values
+        return values
+
+    def finish(self) -> None:
+        """Bring the remittances' counts and warnings up to date, and complete the
+        file row (unless it was written complete: the file was one batch)."""
+        if self.final_written:
+            return
+        for state in self.states:
+            if state.inserted and state.inserted_state != (
+                state.claims_new,
+                len(state.warnings),
+            ):
+                assert state.row is not None
+                state.row.update(claims_count=state.claims_new, warnings=list(state.warnings))
+                repository.update_remittance(
+                    self.session,
+                    state.id,
+                    {"claims_count": state.claims_new, "warnings": list(state.warnings)},
+                )
+        repository.update_file(self.session, self.file_id, self._final_values())
+
+    def summary(self, filename: str | None) -> FileSummary:
+        """The File summary of the stored file (``file_summary``), from what the
+        ingest wrote instead of reading it back: the remittances in file order, the
+        variances of the disputable results by category (a reversal in the file
+        made its original's results not disputable)."""
+        categories: dict[str, int] = {}
+        items: list[RemittanceSummary] = []
+        warnings = list(self.file_values["warnings"])
+        for state in self.states:
+            row = state.row
+            if not state.inserted or row is None:
+                continue
+            total = 0
+            for claim_key, underpaid in state.underpaid:
+                if uuid.UUID(claim_key) in self.reversed_claims:
+                    continue
+                for category, cents in underpaid:
+                    categories[category] = categories.get(category, 0) + cents
+                    total += cents
+            warnings = _merge_warnings(warnings, row["warnings"])
+            items.append(
+                RemittanceSummary(
+                    id=str(state.id),
+                    payer=PayerRef(id=row["payer_id"], name=row["payer_name"]),
+                    payee=PayeeRef(
+                        npi=row["payee_npi"] or row["practice_key"], name=row["payee_name"]
+                    ),
+                    payment=PaymentRef(
+                        amount=f"{to_cents(row['payment_amount']):.2f}",
+                        date=row["payment_date"],
+                        trace=row["trace_number"],
+                    ),
+                    claims=row["claims_count"],
+                    underpaid_total=_cents(total),
+                )
+            )
+        return FileSummary(
+            id=str(self.file_id),
+            filename=filename[:255] if filename else None,
+            received_at=self.now,
+            claims=self.claims,
+            duplicates=self.duplicates,
+            lines=self.lines,
+            underpaid_total=_cents(sum(categories.values())),
+            categories={k: _cents(v) for k, v in sorted(categories.items())},
+            warnings=warnings,
+            validation_status=self.file_values.get("validation_status", "pending"),
+            remittances=items,
+        )
 
     @property
     def adds_nothing(self) -> bool:
@@ -466,6 +575,10 @@ class _FileIngest:
         if self.claims:
             return self.new_claims == 0
         return not any(s.inserted for s in self.states)
+
+
+def _cents(cents: int) -> str:
+    return f"{Decimal(cents).scaleb(-2):.2f}"
 
 
 def _merge_warnings(
@@ -501,12 +614,18 @@ def _lock_keys(data: bytes) -> list[str] | None:
     compare — and per remittance its payer and trace (a PLB-only remittance is a
     duplicate by those). None, to lock everything, for a large file; [] for a file
     that cannot be read (it is rejected without storing anything)."""
+    return _pre_read(data)[0]
+
+
+def _pre_read(data: bytes) -> tuple[list[str] | None, ParsedFile | None]:
+    """``_lock_keys``, and the file read whole when it was (a small, readable file),
+    for the ingest to use instead of reading it again."""
     if len(data) > PRE_READ_BYTES:
-        return None
+        return None, None
     try:
         parsed = parse_835(data)
     except X12Rejected:
-        return []
+        return [], None
     keys: list[str] = []
     for remittance in parsed.remittances:
         keys.append(f"trace|{remittance.payer_id}|{remittance.trace_number}")
@@ -514,7 +633,7 @@ def _lock_keys(data: bytes) -> list[str] | None:
             f"claim|{remittance.payer_id}|{remittance.practice_key}|{claim.claim_id}"
             for claim in remittance.claims
         )
-    return keys
+    return keys, parsed
 
 
 def _clean_filename(filename: str | None) -> str | None:
@@ -545,7 +664,8 @@ def ingest_file(
     content_hash = hashlib.sha256(data).hexdigest()
     # files touching the same claims take turns, so reversals and duplicates see
     # what was stored before them
-    repository.lock_for_ingest(session, _lock_keys(data))
+    keys, parsed = _pre_read(data)
+    repository.lock_for_ingest(session, keys)
     pricer: Pricer | None = None
     for attempt in (1, 2):
         stored = repository.file_by_hash(session, content_hash)
@@ -554,13 +674,15 @@ def ingest_file(
                 raise Forbidden("this key may not upload this file's practices")
             return _duplicate(session, filename=filename, original_id=stored.id, actor=actor)
         pricer = pricer or _pricer(session)
-        ingest = _FileIngest(session, actor=actor, pricer=pricer)
+        ingest = _FileIngest(
+            session, actor=actor, pricer=pricer, validate_inline_lines=validate_inline_lines
+        )
         try:
             with session.begin_nested():
-                ingest.run(data, content_hash, filename)
+                ingest.run(data, content_hash, filename, parsed)
                 if ingest.adds_nothing:
                     raise _NothingNew(ingest)
-                ingest.finish(data=data, validate_inline_lines=validate_inline_lines)
+                ingest.finish()
         except _NothingNew:
             return _duplicate(
                 session,
@@ -575,7 +697,7 @@ def ingest_file(
                 raise
             logger.info("ingest lost a race with a concurrent upload; retrying")
             continue
-        summary = file_summary(session, file_id=ingest.file_id, actor=actor, audit=False)
+        summary = ingest.summary(filename)
         record(
             session,
             actor=actor,
@@ -682,14 +804,15 @@ def link_reversals(
     keys: set[tuple[str | None, str | None, str]],
     new_claim_ids: set[uuid.UUID],
     actor: Actor,
-) -> None:
+) -> set[uuid.UUID]:
     """repricing.md §6 for the claims of (payer id, practice, CLP01) ``keys``: link
     each unlinked reversal (CLP02 22) to the payment it reverses — same payer, payee,
     CLP01 and CLP07, CLP03/CLP04 negated; of several not yet reversed, the latest
     payment date on or before the reversal's, then the latest stored — mark that
-    payment's open results ``reversed``, and record recoveries on disputed ones."""
+    payment's open results ``reversed``, and record recoveries on disputed ones.
+    Returns the payments reversed now."""
     if not keys:
-        return
+        return set()
     rows = repository.related_claims(
         session,
         payer_ids=sorted({k[0] for k in keys}, key=lambda v: v or ""),
@@ -830,6 +953,7 @@ def link_reversals(
                 )
     _apply_result_updates(session, updates)
     repository.insert_rows(session, models.ResultEvent, events)
+    return set(reversed_now)
 
 
 def _apply_result_updates(session: Session, updates: list[dict[str, Any]]) -> None:

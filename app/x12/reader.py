@@ -28,7 +28,7 @@ from __future__ import annotations
 import dataclasses
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -107,6 +107,8 @@ Event = TransactionStart | ClaimPayment | TransactionEnd
 class ParsedFile:
     remittances: list[Remittance]  # with .claims filled
     warnings: list[Finding]  # file-level + every remittance's warnings
+    # the file-level ones alone (``Stream.warnings``): what a replay of the stream needs
+    file_warnings: list[Finding] = field(default_factory=list)
 
 
 class Stream:
@@ -152,7 +154,9 @@ def parse_835(data: bytes) -> ParsedFile:
     warnings = list(stream.warnings)
     for remittance in remittances:
         warnings.extend(remittance.warnings)
-    return ParsedFile(remittances=remittances, warnings=warnings)
+    return ParsedFile(
+        remittances=remittances, warnings=warnings, file_warnings=list(stream.warnings)
+    )
 
 
 class _Envelope:

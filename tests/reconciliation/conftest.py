@@ -64,7 +64,16 @@ def ingest(
 
     def run(data: bytes, *, actor: Actor = CLI_ACTOR, **options: Any) -> FileResult:
         options.setdefault("filename", "test.835")
-        return ingest_file(session, data=data, actor=actor, **options)
+        result = ingest_file(session, data=data, actor=actor, **options)
+        if result.status == "processed":
+            # the summary of a stored file is built from what the ingest wrote: it
+            # must be what reading the file back gives
+            assert result.summary is not None
+            stored = service.file_summary(
+                session, file_id=result.summary.id, actor=actor, audit=False
+            )
+            assert result.summary.model_dump(mode="json") == stored.model_dump(mode="json")
+        return result
 
     return run
 

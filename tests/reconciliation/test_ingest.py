@@ -295,15 +295,21 @@ def test_a_lost_race_on_the_same_bytes_answers_duplicate(
 ) -> None:
     data = era([e2()])
     first = ingest(data)
-    # the other upload's row appears between our hash check and our insert
+    # the other upload's rows appear between our look-ups (its bytes, its claims) and
+    # our insert: the insert fails on the unique hash, and the second look sees them
     real = repository.file_by_hash
+    real_claims = repository.stored_claims
     calls: list[str] = []
 
     def racing(session: Session, content_hash: str):  # type: ignore[no-untyped-def]
         calls.append(content_hash)
         return None if len(calls) == 1 else real(session, content_hash)
 
+    def racing_claims(session: Session, *args):  # type: ignore[no-untyped-def]
+        return ({}, set()) if len(calls) == 1 else real_claims(session, *args)
+
     monkeypatch.setattr(repository, "file_by_hash", racing)
+    monkeypatch.setattr(repository, "stored_claims", racing_claims)
     before = row_counts(session)
 
     again = ingest(data)
