@@ -617,7 +617,7 @@ def prepare_in_process(
         "batch_claims": batch_claims,
     }
     process = context.Process(
-        target=_child, args=(sender, source, arguments), name="era-recon-prepare", daemon=True
+        target=_child, args=(sender, source, arguments), name="era-recon-prepare"
     )
     process.start()
     sender.close()

@@ -55,6 +55,23 @@ def test_upload_answers_201_with_the_file_summary(client, poster, session):
     assert stored.filename == "june.835"
 
 
+def test_a_large_upload_is_read_in_a_child_process_with_the_same_answer(
+    client, poster, session, monkeypatch
+):
+    from app.reconciliation import service
+
+    # what files of PROCESS_BYTES and more do: read and priced in a child process
+    monkeypatch.setattr(service, "PROCESS_BYTES", 0)
+    response = _upload(client, poster, era(claims=40, trace="CHILD01"))
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert (body["claims"], body["lines"], body["duplicates"]) == (40, 40, 0)
+    assert _count(session, ClaimPayment) == 40
+    again = client.get(f"/v1/remittances/{body['id']}", headers=poster)
+    assert again.status_code == 200
+    assert again.json()["claims"] == 40
+
+
 @pytest.mark.parametrize(
     "content_type", ["application/edi-x12", "text/plain", "application/octet-stream"]
 )
