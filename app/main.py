@@ -23,6 +23,7 @@ from app.config import Settings, get_settings
 from app.db import session as db_session
 from app.db.migrate import ensure_schema
 from app.jobs.queue import JobDispatcher
+from app.reconciliation.prepare import warm_up
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if db_session.SessionLocal.kw.get("bind") is None:
             ensure_schema(db_session.configure(settings.database_url))
         app_.state.jobs = start_jobs()
+        warm_up()  # large uploads are read in a child of the fork server
         try:
             yield
         finally:

@@ -99,8 +99,10 @@ def run_era_recon(path: str, database_url: str) -> dict[str, float]:
     from app.contracts.service import load_paths
     from app.db import session as db_session
     from app.db.migrate import upgrade
+    from app.reconciliation.prepare import warm_up
     from app.reconciliation.service import ingest_file
 
+    warm_up()  # as `era-recon ingest` and the web app do as they start
     upgrade(database_url)
     db_session.configure(database_url)
     with db_session.SessionLocal.begin() as session:

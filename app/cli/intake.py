@@ -98,7 +98,10 @@ def ingest(
     as_json: bool = typer.Option(False, "--json", help="Print {'files': [FileResult...]}."),
 ) -> None:
     """Parse, store and reprice ERA files (each file committed on its own)."""
+    from app.reconciliation.prepare import warm_up
+
     files = expand_paths(paths)
+    warm_up()  # large files are read in a child of the fork server
     settings = get_settings()
     results: list[FileResult] = []
     with _progress(files, "ingesting") as items:

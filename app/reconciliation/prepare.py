@@ -17,6 +17,7 @@ warnings. ``X12Rejected`` is raised where the reader raises it.
 from __future__ import annotations
 
 import hashlib
+import logging
 import multiprocessing
 import pickle
 import resource
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
     from app.x12.reader import ParsedFile
 
 THOUSANDTH = Decimal("0.001")
+logger = logging.getLogger(__name__)
 
 
 # ------------------------------------------------------------------------ identity
@@ -557,9 +559,19 @@ def _context() -> Any:
     global _CONTEXT
     if _CONTEXT is None:
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload([__name__])
+        context.set_forkserver_preload([__name__, "app.x12.reader"])
         _CONTEXT = context
     return _CONTEXT
+
+
+def warm_up() -> None:
+    """Start the fork server now, without waiting for it: its imports take about a
+    second, which the first large file would otherwise wait for. The ingest command
+    and the web app call it as they start."""
+    from multiprocessing import forkserver
+
+    _context()
+    forkserver.ensure_running()
 
 
 def _child(connection: Any, source: Any, arguments: dict[str, Any]) -> None:
@@ -629,11 +641,26 @@ def prepare_in_process(
             pass  # the child ended before reading: what it sent (or EOF) tells why
         finally:
             source_sender.close()
+        started = False
         while True:
             try:
                 message = pickle.loads(receiver.recv_bytes())
             except EOFError:
-                raise PrepareError("the file's reading process ended unexpectedly") from None
+                if started:
+                    raise PrepareError("the file's reading process ended unexpectedly") from None
+                # it never started: multiprocessing could not re-import the caller's
+                # main module (a script read from stdin, say); read the file here
+                logger.warning("the reading process could not start; reading in process")
+                yield from prepare(
+                    data,
+                    file_id=file_id,
+                    pricer=pricer,
+                    dialect_key=dialect_key,
+                    now=now,
+                    batch_claims=batch_claims,
+                )
+                return
+            started = True
             if isinstance(message, tuple):
                 kind, detail = message
                 if kind == "done":
