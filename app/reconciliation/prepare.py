@@ -397,7 +397,6 @@ class _Producer:
         line_starts: list[int] = []
         adjustment_starts: list[int] = []
         result_starts: list[int] = []
-        priced: list[x12.ClaimPayment] = []
         underpaid: list[tuple[str, int]] = []
         payer_id = remittance.payer_id
         practice_key = remittance.practice_key
@@ -433,9 +432,7 @@ class _Producer:
                     _adjustment_row(text_id(), claim_key, line_id, adj) for adj in line.adjustments
                 )
             if claim.is_reversal or not claim.lines:
-                priced.append(claim)  # no rows: keeps the claims and starts aligned
-                continue
-            priced.append(claim)
+                continue  # no results; its start above keeps the claims aligned
             for result, terms, service_date in self.pricer.price(claim, payee):
                 row = result_values(
                     result,
