@@ -312,9 +312,7 @@ class BulkWriter:
         self._send_held()
         write = _bulk_write(self._session, model, rows)
         if write is not None:
-            if self._executor is None:
-                self._executor = ThreadPoolExecutor(1, thread_name_prefix="era-recon-copy")
-            self._queue.append(self._executor.submit(write))
+            self._enqueue(write)
 
     def insert_prepared(self, model: type[Any], prepared: PreparedRows) -> None:
         """Insert rows made ready by ``prepare_rows`` (with the same dialect), as
@@ -341,6 +339,10 @@ class BulkWriter:
             self._held.append(write)
             return
         self._send_held()
+        self._enqueue(write)
+
+    def _enqueue(self, write: Callable[[], None]) -> None:
+        """A write for the thread (started with the first), after those queued."""
         if self._executor is None:
             self._executor = ThreadPoolExecutor(1, thread_name_prefix="era-recon-copy")
         self._queue.append(self._executor.submit(write))
