@@ -37,7 +37,7 @@ from app.db import models
 from app.db.types import to_cents
 from app.disputes.deadlines import dispute_deadline
 from app.reconciliation import repository
-from app.repricing.engine import date_of_service, price_claim
+from app.repricing.engine import ExpectedCache, date_of_service, price_claim
 from app.repricing.schemas import LineResult
 from app.x12 import schemas as x12
 from app.x12.errors import X12Rejected
@@ -147,37 +147,49 @@ def fit(model: type[Any], rows: list[dict[str, Any]], *, where: x12.Finding) -> 
                 )
 
 
-def _fits(model: type[Any], rows: list[dict[str, Any]]) -> bool:
-    """True when ``fit`` would change nothing in ``rows`` and raise nothing: one pass
-    per column over the whole batch (``map``/``max`` in C rather than a Python loop
-    per value). Anything unusual answers False, and ``fit`` then decides."""
+def _fits(model: type[Any], names: tuple[str, ...], rows: list[tuple[Any, ...]]) -> bool:
+    """True when ``fit`` would change nothing in ``rows`` (tuples in the order of
+    ``names``) and raise nothing: one pass per column over the whole batch
+    (``map``/``max`` in C rather than a Python loop per value). Anything unusual
+    answers False, and ``fit`` then decides."""
     strings, numbers = _column_limits(model)
+    place = {name: index for index, name in enumerate(names)}
     try:
         for name, length in strings.items():
-            if max(map(len, filter(None, map(itemgetter(name), rows))), default=0) > length:
-                return False
+            if name in place:
+                column = map(itemgetter(place[name]), rows)
+                if max(map(len, filter(None, column)), default=0) > length:
+                    return False
         for name, bound in numbers.items():
-            if max(map(abs, filter(None, map(itemgetter(name), rows))), default=0) >= bound - 1:
-                return False
-    except (KeyError, TypeError, ArithmeticError):
+            if name in place:
+                column = map(itemgetter(place[name]), rows)
+                if max(map(abs, filter(None, column)), default=0) >= bound - 1:
+                    return False
+    except (TypeError, ArithmeticError):
         return False
     return True
 
 
-def fit_claims(
-    claims: list[x12.ClaimPayment],
-    tables: list[tuple[type[Any], list[dict[str, Any]], list[int]]],
-) -> None:
-    """``fit`` of a batch whose rows of each table are grouped by claim (``starts``:
-    where each claim's rows begin): checked as a whole, and claim by claim (the same
-    cuts, the same located rejection) only when something does not fit."""
-    if all(_fits(model, rows) for model, rows, _ in tables):
+Table = tuple[type[Any], tuple[str, ...], list[tuple[Any, ...]], list[int]]
+
+
+def fit_claims(claims: list[x12.ClaimPayment], tables: list[Table]) -> None:
+    """``fit`` of a batch whose rows of each table — (model, column names, rows as
+    tuples, ``starts``: where each claim's rows begin) — are grouped by claim: checked
+    as a whole, and claim by claim (the same cuts, the same located rejection) only
+    when something does not fit; the rows are then replaced by their fitted values."""
+    if all(_fits(model, names, rows) for model, names, rows, _ in tables):
         return
+    as_dicts = [
+        [dict(zip(names, row, strict=True)) for row in rows] for _, names, rows, _ in tables
+    ]
     for index, claim in enumerate(claims):
         where = at_claim(claim)
-        for model, rows, starts in tables:
+        for (model, _, rows, starts), dicts in zip(tables, as_dicts, strict=True):
             end = starts[index + 1] if index + 1 < len(starts) else len(rows)
-            fit(model, rows[starts[index] : end], where=where)
+            fit(model, dicts[starts[index] : end], where=where)
+    for (_, names, rows, _), dicts in zip(tables, as_dicts, strict=True):
+        rows[:] = [tuple(row[name] for name in names) for row in dicts]
 
 
 def at_claim(claim: x12.ClaimPayment) -> x12.Finding:
@@ -216,6 +228,7 @@ class Pricer:
         self.index = index
         self.reference = reference
         self._memo: dict[tuple[tuple[str, ...], str | None, str | None, date | None], Any] = {}
+        self.expected = ExpectedCache()
 
     def contract_for(self, payee: Payee) -> Callable[[date | None], ContractTerms | None]:
         def lookup(service_date: date | None) -> ContractTerms | None:
@@ -238,7 +251,7 @@ class Pricer:
         """Each line's result with the contract it was priced under and its date of
         service (reversals and line-less claims: nothing)."""
         contract_for = self.contract_for(payee)
-        results = price_claim(claim, contract_for, self.reference)
+        results = price_claim(claim, contract_for, self.reference, cache=self.expected)
         lines = {line.position: line for line in claim.lines}
         priced = []
         for result in results:
@@ -246,6 +259,82 @@ class Pricer:
             service_date = date_of_service(claim, line)
             priced.append((result, contract_for(service_date), service_date))
         return priced
+
+
+# the priced columns of a ``pricing_results`` row (everything but ids, links and
+# lifecycle), in the order ``priced_values`` gives them
+PRICED_COLUMNS = (
+    "contract_version_id",
+    "contract_id",
+    "packet_payer_id",
+    "packet_payer_name",
+    "service_date",
+    "procedure_code",
+    "modifiers",
+    "units",
+    "base_amount",
+    "bundled_into",
+    "bilateral_percent",
+    "mpr_rank",
+    "mpr_percent",
+    "amount_before_mpr",
+    "expected_amount",
+    "actual_amount",
+    "variance_amount",
+    "category",
+    "disputable",
+    "payer_reduction_percent",
+    "clause",
+    "explanation",
+    "carc",
+    "rarc",
+    "dispute_deadline",
+)
+
+
+def priced_values(
+    result: LineResult,
+    terms: ContractTerms | None,
+    service_date: date | None,
+    *,
+    payer_id: str | None,
+    payer_name: str | None,
+    payment_date: date | None,
+) -> tuple[Any, ...]:
+    """The values of ``PRICED_COLUMNS`` for one result, shared by ingest and re-pricing."""
+    contract = terms.contract if terms is not None else None
+    deadline = (
+        dispute_deadline(contract, payment_date=payment_date, service_date=service_date)
+        if contract is not None
+        else None
+    )
+    return (
+        terms.version_id if terms is not None else None,
+        result.contract_id,
+        contract.payer.ids[0] if contract is not None else payer_id,
+        contract.payer.name if contract is not None else payer_name,
+        service_date,
+        result.procedure_code,
+        list(result.modifiers),
+        q3(result.units),
+        result.base_amount,
+        result.bundled_into,
+        q3(result.bilateral_percent),
+        result.mpr_rank,
+        q3(result.mpr_percent),
+        result.amount_before_mpr,
+        result.expected_allowed,
+        result.actual_allowed,
+        result.variance,
+        result.category.value,
+        result.disputable,
+        q3(result.payer_reduction_percent),
+        result.clause,
+        result.explanation,
+        list(result.carc),
+        list(result.rarc),
+        deadline,
+    )
 
 
 def result_values(
@@ -257,41 +346,16 @@ def result_values(
     payer_name: str | None,
     payment_date: date | None,
 ) -> dict[str, Any]:
-    """The priced columns of a ``pricing_results`` row (everything but ids, links and
-    lifecycle), shared by ingest and re-pricing."""
-    contract = terms.contract if terms is not None else None
-    deadline = (
-        dispute_deadline(contract, payment_date=payment_date, service_date=service_date)
-        if contract is not None
-        else None
+    """``priced_values`` by column name (re-pricing updates stored rows with them)."""
+    values = priced_values(
+        result,
+        terms,
+        service_date,
+        payer_id=payer_id,
+        payer_name=payer_name,
+        payment_date=payment_date,
     )
-    return {
-        "contract_version_id": terms.version_id if terms is not None else None,
-        "contract_id": result.contract_id,
-        "packet_payer_id": contract.payer.ids[0] if contract is not None else payer_id,
-        "packet_payer_name": contract.payer.name if contract is not None else payer_name,
-        "service_date": service_date,
-        "procedure_code": result.procedure_code,
-        "modifiers": list(result.modifiers),
-        "units": q3(result.units),
-        "base_amount": result.base_amount,
-        "bundled_into": result.bundled_into,
-        "bilateral_percent": q3(result.bilateral_percent),
-        "mpr_rank": result.mpr_rank,
-        "mpr_percent": q3(result.mpr_percent),
-        "amount_before_mpr": result.amount_before_mpr,
-        "expected_amount": result.expected_allowed,
-        "actual_amount": result.actual_allowed,
-        "variance_amount": result.variance,
-        "category": result.category.value,
-        "disputable": result.disputable,
-        "payer_reduction_percent": q3(result.payer_reduction_percent),
-        "clause": result.clause,
-        "explanation": result.explanation,
-        "carc": list(result.carc),
-        "rarc": list(result.rarc),
-        "dispute_deadline": deadline,
-    }
+    return dict(zip(PRICED_COLUMNS, values, strict=True))
 
 
 # --------------------------------------------------------------------- the events
@@ -327,12 +391,89 @@ class ClaimInfo:
     underpaid: tuple[tuple[str, int], ...] = ()
 
 
-# the tables of a batch, in the order they are written (foreign keys)
-BATCH_TABLES: tuple[type[Any], ...] = (
-    models.ClaimPayment,
-    models.ServiceLine,
-    models.Adjustment,
-    models.PricingResult,
+# the columns of each table's rows, in the order the row functions give them
+CLAIM_COLUMNS = (
+    "id",
+    "remittance_id",
+    "file_id",
+    "position",
+    "identity",
+    "claim_id",
+    "status_code",
+    "charge_amount",
+    "paid_amount",
+    "patient_responsibility_amount",
+    "filing_indicator",
+    "payer_claim_number",
+    "place_of_service",
+    "frequency_code",
+    "patient_name",
+    "patient_member_id",
+    "insured_name",
+    "insured_member_id",
+    "statement_from_date",
+    "statement_to_date",
+    "remark_codes",
+    "reverses_id",
+    "reversed_by_id",
+    # the remittance's, copied onto each claim
+    "payer_id",
+    "practice_key",
+    "payment_date",
+)
+LINE_COLUMNS = (
+    "id",
+    "claim_payment_id",
+    "position",
+    "procedure_qualifier",
+    "procedure_code",
+    "modifiers",
+    "charge_amount",
+    "paid_amount",
+    "revenue_code",
+    "units",
+    "original_qualifier",
+    "original_procedure_code",
+    "original_modifiers",
+    "original_units",
+    "service_date",
+    "service_end_date",
+    "line_control_number",
+    "allowed_amount",
+    "remark_codes",
+)
+ADJUSTMENT_COLUMNS = (
+    "id",
+    "claim_payment_id",
+    "service_line_id",
+    "group_code",
+    "reason_code",
+    "amount",
+    "quantity",
+)
+RESULT_COLUMNS = PRICED_COLUMNS + (
+    "id",
+    "service_line_id",
+    # copied from the claim and its remittance
+    "claim_payment_id",
+    "remittance_id",
+    "file_id",
+    "payer_id",
+    "practice_key",
+    "payment_date",
+    # the lifecycle of a new result
+    "status",
+    "recovered_amount",
+    "filed_packet_id",
+    "priced_at",
+)
+
+# the tables of a batch and their columns, in the order they are written (foreign keys)
+BATCH_TABLES: tuple[tuple[type[Any], tuple[str, ...]], ...] = (
+    (models.ClaimPayment, CLAIM_COLUMNS),
+    (models.ServiceLine, LINE_COLUMNS),
+    (models.Adjustment, ADJUSTMENT_COLUMNS),
+    (models.PricingResult, RESULT_COLUMNS),
 )
 
 
@@ -387,13 +528,14 @@ class _Producer:
         self, state_id: uuid.UUID, remittance: x12.Remittance, claims: list[x12.ClaimPayment]
     ) -> Batch:
         state_key = str(state_id)
+        file_key = self.file_key
         payee = Payee.of(remittance)
         text_id = self.ids.text
         infos: list[ClaimInfo] = []
-        claim_rows: list[dict[str, Any]] = []
-        line_rows: list[dict[str, Any]] = []
-        adjustment_rows: list[dict[str, Any]] = []
-        result_rows: list[dict[str, Any]] = []
+        claim_rows: list[tuple[Any, ...]] = []
+        line_rows: list[tuple[Any, ...]] = []
+        adjustment_rows: list[tuple[Any, ...]] = []
+        result_rows: list[tuple[Any, ...]] = []
         line_starts: list[int] = []
         adjustment_starts: list[int] = []
         result_starts: list[int] = []
@@ -402,24 +544,26 @@ class _Producer:
         practice_key = remittance.practice_key
         payment_date = remittance.effective_payment_date
         payer_name = remittance.payer.name
+        # the columns every result row of this batch shares, after its own
+        lifecycle = ("open", None, None, self.now)
         for claim in claims:
             line_starts.append(len(line_rows))
             adjustment_starts.append(len(adjustment_rows))
             result_starts.append(len(result_rows))
             claim_key = text_id()
-            infos.append(
-                ClaimInfo(
-                    identity=claim_identity(remittance, claim),
-                    key=claim_key,
-                    claim_id=claim.claim_id,
-                    is_reversal=claim.is_reversal,
-                    segment_number=claim.segment_number,
-                    lines=len(claim.lines),
-                )
+            identity = claim_identity(remittance, claim)
+            info = ClaimInfo(
+                identity=identity,
+                key=claim_key,
+                claim_id=claim.claim_id,
+                is_reversal=claim.is_reversal,
+                segment_number=claim.segment_number,
+                lines=len(claim.lines),
             )
+            infos.append(info)
             claim_rows.append(
-                _claim_row(claim_key, state_key, self.file_key, infos[-1].identity, claim)
-                | {"payer_id": payer_id, "practice_key": practice_key, "payment_date": payment_date}
+                _claim_row(claim_key, state_key, file_key, identity, claim)
+                + (payer_id, practice_key, payment_date)
             )
             adjustment_rows.extend(
                 _adjustment_row(text_id(), claim_key, None, adj) for adj in claim.adjustments
@@ -433,52 +577,42 @@ class _Producer:
                 )
             if claim.is_reversal or not claim.lines:
                 continue  # no results; its start above keeps the claims aligned
+            links = (claim_key, state_key, file_key, payer_id, practice_key, payment_date)
             for result, terms, service_date in self.pricer.price(claim, payee):
-                row = result_values(
-                    result,
-                    terms,
-                    service_date,
-                    payer_id=payer_id,
-                    payer_name=payer_name,
-                    payment_date=payment_date,
+                result_rows.append(
+                    priced_values(
+                        result,
+                        terms,
+                        service_date,
+                        payer_id=payer_id,
+                        payer_name=payer_name,
+                        payment_date=payment_date,
+                    )
+                    + (text_id(), line_ids[result.position])
+                    + links
+                    + lifecycle
                 )
-                row.update(
-                    id=text_id(),
-                    service_line_id=line_ids[result.position],
-                    claim_payment_id=claim_key,
-                    remittance_id=state_key,
-                    file_id=self.file_key,
-                    payer_id=payer_id,
-                    practice_key=practice_key,
-                    payment_date=payment_date,
-                    status="open",
-                    recovered_amount=None,
-                    filed_packet_id=None,
-                    priced_at=self.now,
-                )
-                result_rows.append(row)
-                variance = row["variance_amount"]
-                if row["disputable"] and variance is not None:
-                    underpaid.append((row["category"], int(to_cents(variance) * 100)))
+                if result.disputable and result.variance is not None:
+                    underpaid.append((result.category.value, int(to_cents(result.variance) * 100)))
             if underpaid:
-                infos[-1].underpaid = tuple(underpaid)
+                info.underpaid = tuple(underpaid)
                 underpaid.clear()
         claim_starts = list(range(len(claim_rows)))
         starts = [claim_starts, line_starts, adjustment_starts, result_starts]
         all_rows = [claim_rows, line_rows, adjustment_rows, result_rows]
-        fit_claims(
-            claims,
-            [
-                (model, rows, table_starts)
-                for model, rows, table_starts in zip(BATCH_TABLES, all_rows, starts, strict=True)
-            ],
-        )
+        tables = [
+            (model, names, rows, table_starts)
+            for (model, names), rows, table_starts in zip(
+                BATCH_TABLES, all_rows, starts, strict=True
+            )
+        ]
+        fit_claims(claims, tables)
         return Batch(
             state_id=state_id,
             claims=infos,
             tables=[
-                repository.prepare_rows(model, self.dialect, rows)
-                for model, rows in zip(BATCH_TABLES, all_rows, strict=True)
+                repository.prepare_rows(model, self.dialect, names, rows)
+                for model, names, rows, _ in tables
             ],
             starts=starts,
         )
@@ -677,32 +811,33 @@ def prepare_in_process(
 
 def _claim_row(
     key: str, state_key: str, file_key: str, identity: str, claim: x12.ClaimPayment
-) -> dict[str, Any]:
-    return {
-        "id": key,
-        "remittance_id": state_key,
-        "file_id": file_key,
-        "position": claim.position,
-        "identity": identity,
-        "claim_id": claim.claim_id,
-        "status_code": claim.status_code,
-        "charge_amount": claim.charge_amount,
-        "paid_amount": claim.paid_amount,
-        "patient_responsibility_amount": claim.patient_responsibility_amount,
-        "filing_indicator": claim.filing_indicator,
-        "payer_claim_number": claim.payer_claim_number,
-        "place_of_service": claim.place_of_service,
-        "frequency_code": claim.frequency_code,
-        "patient_name": claim.patient_name,
-        "patient_member_id": claim.patient_member_id,
-        "insured_name": claim.insured_name,
-        "insured_member_id": claim.insured_member_id,
-        "statement_from_date": claim.statement_from_date,
-        "statement_to_date": claim.statement_to_date,
-        "remark_codes": list(claim.remark_codes),
-        "reverses_id": None,
-        "reversed_by_id": None,
-    }
+) -> tuple[Any, ...]:
+    """``CLAIM_COLUMNS`` up to the remittance's columns."""
+    return (
+        key,
+        state_key,
+        file_key,
+        claim.position,
+        identity,
+        claim.claim_id,
+        claim.status_code,
+        claim.charge_amount,
+        claim.paid_amount,
+        claim.patient_responsibility_amount,
+        claim.filing_indicator,
+        claim.payer_claim_number,
+        claim.place_of_service,
+        claim.frequency_code,
+        claim.patient_name,
+        claim.patient_member_id,
+        claim.insured_name,
+        claim.insured_member_id,
+        claim.statement_from_date,
+        claim.statement_to_date,
+        list(claim.remark_codes),
+        None,  # reverses_id
+        None,  # reversed_by_id
+    )
 
 
 def _adjustment_row(
@@ -710,37 +845,39 @@ def _adjustment_row(
     claim_id: str,
     line_id: str | None,
     adjustment: x12.Adjustment,
-) -> dict[str, Any]:
-    return {
-        "id": row_id,
-        "claim_payment_id": claim_id,
-        "service_line_id": line_id,
-        "group_code": adjustment.group_code[:2],
-        "reason_code": adjustment.reason_code[:5],
-        "amount": adjustment.amount,
-        "quantity": q3(adjustment.quantity),
-    }
+) -> tuple[Any, ...]:
+    """``ADJUSTMENT_COLUMNS``."""
+    return (
+        row_id,
+        claim_id,
+        line_id,
+        adjustment.group_code[:2],
+        adjustment.reason_code[:5],
+        adjustment.amount,
+        q3(adjustment.quantity),
+    )
 
 
-def _line_row(line_id: str, claim_id: str, line: x12.ServiceLine) -> dict[str, Any]:
-    return {
-        "id": line_id,
-        "claim_payment_id": claim_id,
-        "position": line.position,
-        "procedure_qualifier": line.procedure_qualifier,
-        "procedure_code": line.procedure_code,
-        "modifiers": list(line.modifiers),
-        "charge_amount": line.charge_amount,
-        "paid_amount": line.paid_amount,
-        "revenue_code": line.revenue_code,
-        "units": q3(line.units),
-        "original_qualifier": line.original_qualifier,
-        "original_procedure_code": line.original_procedure_code,
-        "original_modifiers": list(line.original_modifiers),
-        "original_units": q3(line.original_units),
-        "service_date": line.service_date,
-        "service_end_date": line.service_end_date,
-        "line_control_number": line.line_control_number,
-        "allowed_amount": line.allowed_amount,
-        "remark_codes": list(line.remark_codes),
-    }
+def _line_row(line_id: str, claim_id: str, line: x12.ServiceLine) -> tuple[Any, ...]:
+    """``LINE_COLUMNS``."""
+    return (
+        line_id,
+        claim_id,
+        line.position,
+        line.procedure_qualifier,
+        line.procedure_code,
+        list(line.modifiers),
+        line.charge_amount,
+        line.paid_amount,
+        line.revenue_code,
+        q3(line.units),
+        line.original_qualifier,
+        line.original_procedure_code,
+        list(line.original_modifiers),
+        q3(line.original_units),
+        line.service_date,
+        line.service_end_date,
+        line.line_control_number,
+        line.allowed_amount,
+        list(line.remark_codes),
+    )

@@ -130,18 +130,21 @@ def _driver_write(
     rows: list[dict[str, Any]],
     cursor: Any = None,
 ) -> None:
-    _send(driver, dialect, writer[0], _convert(writer[1], rows), cursor)
+    _send(driver, dialect, writer[0], _convert(writer[1], _tuples(rows)), cursor)
 
 
-def _convert(converters: _Converters, rows: list[dict[str, Any]]) -> list[Sequence[Any]]:
-    """Each row's values in column order, converted as the column types would: column
-    by column (``zip`` turns rows into columns and back in C), so only the converted
-    columns cost a Python call per value."""
+def _tuples(rows: list[dict[str, Any]]) -> list[Sequence[Any]]:
+    """Each row's values in the order of the first row's keys."""
     names = tuple(rows[0])
     if len(names) == 1:
-        tuples: list[Sequence[Any]] = [(row[names[0]],) for row in rows]
-    else:
-        tuples = list(map(itemgetter(*names), rows))
+        return [(row[names[0]],) for row in rows]
+    return list(map(itemgetter(*names), rows))
+
+
+def _convert(converters: _Converters, tuples: list[Sequence[Any]]) -> list[Sequence[Any]]:
+    """Rows' values converted as the column types would: column by column (``zip``
+    turns rows into columns and back in C), so only the converted columns cost a
+    Python call per value."""
     if not converters:
         return tuples
     columns: list[Sequence[Any]] = list(zip(*tuples, strict=True))
@@ -257,14 +260,18 @@ def dialect_key(dialect: Dialect) -> str:
     return f"{dialect.name}+{dialect.driver}"
 
 
-def prepare_rows(model: type[Any], dialect: Dialect, rows: list[dict[str, Any]]) -> PreparedRows:
-    """``insert_rows``' conversion step alone (no database needed)."""
+def prepare_rows(
+    model: type[Any], dialect: Dialect, names: tuple[str, ...], rows: list[tuple[Any, ...]]
+) -> PreparedRows:
+    """``insert_rows``' conversion step alone (no database needed), of rows given as
+    tuples of the values of ``names``."""
     table = cast(Table, model.__table__)
-    names = tuple(rows[0]) if rows else ()
     writer = _writer(table, dialect, names) if rows else None
     if writer is None:
-        return PreparedRows(table.name, names, rows=list(rows))
-    return PreparedRows(table.name, names, values=_convert(writer[1], rows))
+        return PreparedRows(
+            table.name, names, rows=[dict(zip(names, row, strict=True)) for row in rows]
+        )
+    return PreparedRows(table.name, names, values=_convert(writer[1], list(rows)))
 
 
 class BulkWriter:

@@ -352,7 +352,7 @@ class _FileIngest:
             else:
                 for table, more in zip(tables, rows, strict=True):
                     table.extend(more)
-        for model, table in zip(prepare.BATCH_TABLES, tables or [], strict=False):
+        for (model, _), table in zip(prepare.BATCH_TABLES, tables or [], strict=False):
             self.writer.insert_prepared(model, table)
         self._to_link = new
 

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from app.contracts.reference import ReferenceData
 from app.contracts.schemas import Contract, ContractTerms
@@ -53,7 +54,7 @@ from app.repricing.rules import (
 from app.repricing.schemas import CLAUSE_KEY, DISPUTABLE, Category, LineResult
 from app.x12.schemas import SECONDARY_STATUSES, ClaimPayment, ServiceLine
 
-__all__ = ["ContractFor", "actual_allowed", "date_of_service", "price_claim"]
+__all__ = ["ContractFor", "ExpectedCache", "actual_allowed", "date_of_service", "price_claim"]
 
 ContractFor = Callable[[date | None], ContractTerms | None]
 
@@ -115,13 +116,19 @@ class _Procedure:
 
 
 def price_claim(
-    claim: ClaimPayment, contract_for: ContractFor, reference: ReferenceData
+    claim: ClaimPayment,
+    contract_for: ContractFor,
+    reference: ReferenceData,
+    *,
+    cache: ExpectedCache | None = None,
 ) -> list[LineResult]:
     """Price every service line of ``claim`` (repricing.md §2–§5), in line order.
 
     Returns ``[]`` for a claim payment without lines and for a reversal (CLP02 = 22),
     whose lines are not priced. ``contract_for(date_of_service)`` gives the contract in
-    force on that date for this claim's payer and payee, or None."""
+    force on that date for this claim's payer and payee, or None. ``cache``: the
+    expected amounts of date groups already priced alike (``ExpectedCache``), for a
+    run of many claims; the results are the same with or without it."""
     if claim.is_reversal or not claim.lines:
         return []
     contracts: dict[date | None, ContractTerms | None] = {}
@@ -166,15 +173,113 @@ def price_claim(
     for same_date in by_date.values():
         terms = same_date[0].terms
         assert terms is not None  # only lines with a contract are grouped
-        _price_date(same_date, terms, reference, facility=facility)
+        if cache is None:
+            _expect(same_date, terms, reference, facility=facility)
+        else:
+            cache.expect(same_date, terms, reference, facility=facility)
+        _compare_group(same_date, terms.contract)
 
     return [_result(work, claim) for work in works]
 
 
-def _price_date(
+# one line's share of a date group's expected amounts: everything ``_expect`` sets
+# (the other side of a bilateral pair as its place in the group)
+_Expected = tuple[
+    Rate | None,  # rate
+    Decimal | None,  # base
+    str | None,  # bundled_into
+    str | None,  # bundle_source
+    Decimal | None,  # bilateral_percent
+    int | None,  # paired_with, as its place in the group
+    Decimal | None,  # amount_before_mpr
+    Decimal | None,  # expected_raw
+    Decimal | None,  # expected
+    tuple[int, ...],  # ranks
+    Category | None,  # category (no_rate)
+]
+
+
+class ExpectedCache:
+    """§3 steps 1–5 of a date group — bundling, rates, bilateral, multiple-procedure
+    ranking, the rounding and the lesser of charges — depend only on the contract
+    version, the facility column and each line's billed code, modifiers, units and
+    charge, in claim order; never on what the payer paid. A practice bills a few
+    combinations of codes from one charge master, so the claims of a file repeat
+    them: each combination is worked out once and copied onto the groups that repeat
+    it. For one unit of work (one contract index); bounded."""
+
+    def __init__(self, max_entries: int = 8192) -> None:
+        self.max_entries = max_entries
+        self._entries: dict[
+            tuple[Any, ...], tuple[ContractTerms, ReferenceData, list[_Expected]]
+        ] = {}
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def expect(
+        self, works: list[_Work], terms: ContractTerms, reference: ReferenceData, *, facility: bool
+    ) -> None:
+        """``_expect(works, …)``, from the cache when the same group was seen."""
+        # the text of units and charges: Decimal("2") and Decimal("2.0") are equal but
+        # print apart, and the results must be the same object for object
+        key = (
+            id(terms),
+            id(reference),
+            facility,
+            tuple((w.code, w.modifiers, str(w.units), str(w.line.charge_amount)) for w in works),
+        )
+        found = self._entries.get(key)
+        if found is not None and found[0] is terms and found[1] is reference:
+            for work, expected in zip(works, found[2], strict=True):
+                (
+                    work.rate,
+                    work.base,
+                    work.bundled_into,
+                    work.bundle_source,
+                    work.bilateral_percent,
+                    paired,
+                    work.amount_before_mpr,
+                    work.expected_raw,
+                    work.expected,
+                    ranks,
+                    work.category,
+                ) = expected
+                work.paired_with = None if paired is None else works[paired]
+                work.ranks = list(ranks)
+            return
+        _expect(works, terms, reference, facility=facility)
+        place = {id(work): n for n, work in enumerate(works)}
+        if len(self._entries) >= self.max_entries:
+            self._entries.clear()
+        # terms and reference are kept with the entry: their ids are not reused while it lives
+        self._entries[key] = (
+            terms,
+            reference,
+            [
+                (
+                    work.rate,
+                    work.base,
+                    work.bundled_into,
+                    work.bundle_source,
+                    work.bilateral_percent,
+                    None if work.paired_with is None else place[id(work.paired_with)],
+                    work.amount_before_mpr,
+                    work.expected_raw,
+                    work.expected,
+                    tuple(work.ranks),
+                    work.category,
+                )
+                for work in works
+            ],
+        )
+
+
+def _expect(
     works: list[_Work], terms: ContractTerms, reference: ReferenceData, *, facility: bool
 ) -> None:
-    """§3 steps 1–5 and the §5 group comparison for the lines of one date of service."""
+    """§3 steps 1–5 for the lines of one date of service: what the contract expects,
+    from what was billed alone."""
     contract = terms.contract
     _bundle(works, contract, reference)
 
@@ -243,7 +348,9 @@ def _price_date(
         first.expected = _cap(first_cents, first, contract)
         second.expected = _cap(to_cents(pair.total) - first_cents, second, contract)
 
-    # §5: the lines ranked together are compared as a group first
+
+def _compare_group(works: list[_Work], contract: Contract) -> None:
+    """§5: the lines of one date ranked together are compared as a group first."""
     group = [w for w in works if w.ranks]
     if group:
         expected_sum = sum((w.expected or ZERO for w in group), ZERO)

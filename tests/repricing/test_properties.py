@@ -5,14 +5,27 @@ variance is always expected − actual; no float anywhere in a result."""
 from __future__ import annotations
 
 import dataclasses
+from datetime import date
 from decimal import Decimal
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from app.contracts.schemas import ContractTerms
+from app.repricing.engine import ExpectedCache, price_claim
 from app.repricing.schemas import Category, LineResult
-from app.x12.schemas import ServiceLine
-from tests.repricing.builders import claim, line, price, reference, terms
+from app.x12.schemas import ClaimPayment, ServiceLine
+from tests.repricing.builders import (
+    DOS,
+    RATES,
+    always,
+    claim,
+    line,
+    price,
+    reference,
+    schedule,
+    terms,
+)
 
 D = Decimal
 
@@ -175,3 +188,84 @@ def test_variance_is_expected_minus_actual_and_nothing_is_a_float(claim_payment,
         assert result.category is not Category.REVERSED
         assert result.explanation.endswith(".")
         assert "DOE" not in result.explanation
+
+
+# --- the cache of expected amounts ---------------------------------------------------
+
+SECOND_DOS = date(2026, 7, 1)
+
+
+@st.composite
+def claim_runs(draw: st.DrawFn) -> list[ClaimPayment]:
+    """Claims that mostly repeat a few billed shapes (as a practice's charge master
+    makes them) with other payments, places of service and dates of service, and now
+    and then another code, modifier, unit count or charge on a line."""
+    shapes = draw(st.lists(any_claims(), min_size=1, max_size=3))
+    codes = st.sampled_from(CODES + ("77003", "20610"))
+
+    def often(value: object, other: st.SearchStrategy) -> object:
+        return draw(st.one_of(st.just(value), st.just(value), other))
+
+    run = []
+    for _ in range(draw(st.integers(2, 6))):
+        shape = draw(st.sampled_from(shapes))
+        dos = draw(st.sampled_from([DOS, SECOND_DOS]))
+        lines = [
+            line(
+                often(item.procedure_code, codes),
+                draw(st.one_of(st.none(), money.map(str))),
+                mods=often(item.modifiers, modifiers),
+                units=often(
+                    None if item.units is None else str(item.units), st.sampled_from(["2", "3"])
+                ),
+                paid=str(draw(money)),
+                charge=often(str(item.charge_amount), st.sampled_from(["150.00", "350"])),
+                adj=[f"{a.group_code}-{a.reason_code}-{draw(money)}" for a in item.adjustments],
+                orig_units=None if item.original_units is None else str(item.original_units),
+                dos=dos if draw(st.booleans()) else None,
+            )
+            for item in shape.lines
+        ]
+        run.append(
+            claim(
+                *lines,
+                status=shape.status_code,
+                pos=draw(st.sampled_from([shape.place_of_service, "22"])),
+                statement_from=dos,
+            )
+        )
+    return run
+
+
+@settings(max_examples=150, deadline=None)
+@given(run=claim_runs(), first=contract_variants, second=contract_variants)
+def test_cached_expected_amounts_give_the_same_results(
+    run: list[ClaimPayment], first: dict, second: dict
+) -> None:
+    ref = reference()
+    # another fee schedule after the first date: the contract version is part of the key
+    doubled = {code: (str(D(nf) * 2), str(D(f) * 2)) for code, (nf, f) in RATES.items()}
+    by_date = {DOS: terms(**first), SECOND_DOS: terms(schedule(doubled), **second)}
+
+    def contract_for(dos: date | None) -> ContractTerms | None:
+        return by_date.get(dos) if dos is not None else None
+
+    cache = ExpectedCache()
+    entries = []
+    for _ in range(2):  # the second pass is served from the cache
+        for claim_payment in run:
+            cached = price_claim(claim_payment, contract_for, ref, cache=cache)
+            uncached = price_claim(claim_payment, contract_for, ref)
+            # repr shows each Decimal's exponent: the same values, digit for digit
+            assert repr(cached) == repr(uncached)
+        entries.append(len(cache))
+    assert entries[1] == entries[0]
+
+
+def test_a_full_cache_starts_again() -> None:
+    cache = ExpectedCache(max_entries=2)
+    ref = reference()
+    found = terms()
+    for code in ("64483", "64493", "64490"):
+        price_claim(claim(line(code, "100.00")), always(found), ref, cache=cache)
+    assert len(cache) == 1
