@@ -28,8 +28,10 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Computed,
     Date,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     LargeBinary,
@@ -43,6 +45,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db.base import Base
 from app.db.types import JSONDoc, Money, Quantity, UTCDateTime
+
+# adjustments.claim_level_payment_id: the claim payment of a claim-level CAS only
+CLAIM_LEVEL_PAYMENT_ID = "CASE WHEN service_line_id IS NULL THEN claim_payment_id END"
 
 
 def new_id() -> uuid.UUID:
@@ -177,16 +182,9 @@ class ClaimPayment(Base):
     )
 
     __table_args__ = (
-        Index(
-            "ix_claim_payments_reversal_match",
-            "payer_id",
-            "practice_key",
-            "claim_id",
-            "payer_claim_number",
-        ),
-        # reversal matching of each ingest batch looks claims up by CLP01 among the
-        # payer's (repository.related_claims): without it every batch scans all the
-        # payer's stored claims
+        # reversal matching and recovery look claims up by CLP01 among the payer's
+        # (repository.related_claims, stored_claims): without it every ingest batch
+        # scans all the payer's stored claims
         Index("ix_claim_payments_claim_id", "claim_id", "payer_id"),
     )
 
@@ -197,8 +195,9 @@ class ServiceLine(Base):
     __tablename__ = "service_lines"
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    # indexed by the unique (claim_payment_id, id) below
     claim_payment_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("claim_payments.id", ondelete="CASCADE"), index=True
+        ForeignKey("claim_payments.id", ondelete="CASCADE")
     )
     position: Mapped[int] = mapped_column(Integer)  # order on the claim
     procedure_qualifier: Mapped[str | None] = mapped_column(String(4))  # SVC01-1
@@ -218,23 +217,56 @@ class ServiceLine(Base):
     allowed_amount: Mapped[Decimal | None] = mapped_column(Money)  # AMT*B6
     remark_codes: Mapped[list[str]] = mapped_column(JSONDoc, default=list)  # LQ02
 
+    __table_args__ = (
+        # a line's claim payment and its lines (file detail, deleting a file, the
+        # cascade from a claim payment); and the key a line's adjustments refer to
+        UniqueConstraint("claim_payment_id", "id"),
+    )
+
 
 class Adjustment(Base):
-    """One CAS triple. ``service_line_id`` is null for claim-level CAS."""
+    """One CAS triple. ``service_line_id`` is null for claim-level CAS.
+
+    Each row is checked against one parent, the one it belongs to: a line's CAS
+    against its line — the pair (claim payment, line) must be a stored line of that
+    claim payment —, a claim-level CAS against its claim payment (through
+    ``claim_level_payment_id``, set for those rows only: a foreign key skips a row
+    whose key is null). Deleting the line, or the claim payment, deletes them. (Two
+    foreign keys per row, claim payment and line, cost a 10,000-claim ingest ~0.15 s
+    of PostgreSQL CPU more, and did not tie a line's CAS to the line's own claim.)"""
 
     __tablename__ = "adjustments"
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
-    claim_payment_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("claim_payments.id", ondelete="CASCADE"), index=True
-    )
-    service_line_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("service_lines.id", ondelete="CASCADE"), index=True
-    )
+    claim_payment_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    service_line_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     group_code: Mapped[str] = mapped_column(String(2))  # CAS01
     reason_code: Mapped[str] = mapped_column(String(5))  # CAS02/05/08/...
     amount: Mapped[Decimal] = mapped_column(Money)  # CAS03/06/...
     quantity: Mapped[Decimal | None] = mapped_column(Quantity)  # CAS04/07/...
+    # the claim payment of a claim-level CAS; null for a line's (computed by the
+    # database, never written)
+    claim_level_payment_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid,
+        Computed(CLAIM_LEVEL_PAYMENT_ID, persisted=True),
+        ForeignKey("claim_payments.id", ondelete="CASCADE"),
+    )
+
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["claim_payment_id", "service_line_id"],
+            ["service_lines.claim_payment_id", "service_lines.id"],
+            ondelete="CASCADE",
+        ),
+        # the cascade from a deleted claim payment to its claim-level CAS (a line's
+        # CAS are found through ix_adjustments_claim_payment_id)
+        Index(
+            "ix_adjustments_claim_level_payment_id",
+            "claim_level_payment_id",
+            postgresql_where=text("claim_level_payment_id IS NOT NULL"),
+            sqlite_where=text("claim_level_payment_id IS NOT NULL"),
+        ),
+    )
 
 
 class ProviderAdjustment(Base):
@@ -317,12 +349,18 @@ class PricingResult(Base):
     )
     # the line's claim, remittance and file, copied for queries and packets without
     # joins; no foreign keys of their own (each checked per row on every ingest): the
-    # service line's cascade covers them
+    # service line's cascade covers them. Results are looked up by claim (reversals,
+    # re-pricing, a packet's overpaid lines) and by file (its summary, deleting it);
+    # by remittance only within a file, so that id has no index (each index costs
+    # every ingested line an insert)
     claim_payment_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
-    remittance_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    remittance_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     file_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    # no index: nothing looks results up by contract version, and contract versions
+    # are never deleted (deleting one by hand would read the table once for the SET
+    # NULL)
     contract_version_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("contract_versions.id", ondelete="SET NULL"), index=True
+        ForeignKey("contract_versions.id", ondelete="SET NULL")
     )
     contract_id: Mapped[str | None] = mapped_column(String(80))
     payer_id: Mapped[str | None] = mapped_column(String(80))  # the remittance's payer id
@@ -356,56 +394,36 @@ class PricingResult(Base):
     status: Mapped[str] = mapped_column(String(20), default="open")
     recovered_amount: Mapped[Decimal | None] = mapped_column(Money)
     filed_packet_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("dispute_packets.id", ondelete="SET NULL"), index=True
+        ForeignKey("dispute_packets.id", ondelete="SET NULL")
     )
     priced_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
+    # Every index here costs each ingested line an insert (docs/scaling.md "Indexes of
+    # the results"): each one serves a query named beside it.
     __table_args__ = (
-        # the variance list: filters on payer / category / status, ordered by deadline
-        Index(
-            "ix_pricing_results_payer_category_status",
-            "payer_id",
-            "category",
-            "status",
-            "dispute_deadline",
-        ),
+        # the variance list filtered by a category (a rare one is found here rather
+        # than by reading the deadline order until enough match)
         Index("ix_pricing_results_category_status", "category", "status", "dispute_deadline"),
-        # the packets: open disputable results per practice and payer, by deadline
-        Index(
-            "ix_pricing_results_packet",
-            "disputable",
-            "status",
-            "practice_key",
-            "packet_payer_id",
-            "dispute_deadline",
-        ),
+        # the variance list filtered by payment dates
         Index("ix_pricing_results_payment_date", "payment_date"),
         # the variance list's order (earliest deadline first, undated last): a page is
         # read off this index instead of sorting every result (reconciliation
         # repository.page_variances)
         Index("ix_pricing_results_deadline_order", "dispute_deadline", "id"),
+        # the SET NULL of a deleted packet; only results in a filed packet have one,
+        # so ingest (which writes none) adds no entry
+        Index(
+            "ix_pricing_results_filed_packet_id",
+            "filed_packet_id",
+            postgresql_where=text("filed_packet_id IS NOT NULL"),
+            sqlite_where=text("filed_packet_id IS NOT NULL"),
+        ),
         # partial covering indexes: the dispute aggregates (app/disputes/repository.py)
         # are index-only scans of the rows they count, not passes over every result.
         # Each predicate is written as the queries write it, so PostgreSQL proves it.
-        # Every disputable result: packet ids, the dashboard's one summary pass.
-        Index(
-            "ix_pricing_results_disputable",
-            "practice_key",
-            "packet_payer_id",
-            "packet_payer_name",
-            postgresql_include=[
-                "category",
-                "status",
-                "payment_date",
-                "dispute_deadline",
-                "variance_amount",
-                "recovered_amount",
-            ],
-            postgresql_where=text("disputable IS true"),
-            sqlite_where=text("disputable IS 1"),
-        ),
         # Open disputable results by deadline: the open packets (on or after as_of,
-        # undated), the expired lines (before), the next deadlines.
+        # undated) and one packet's lines, the expired lines (before), the next
+        # deadlines.
         Index(
             "ix_pricing_results_open_by_deadline",
             "dispute_deadline",

@@ -708,10 +708,15 @@ def remittances_of_file(
 
 
 def underpaid_by_remittance(
-    session: Session, remittance_ids: Sequence[uuid.UUID]
+    session: Session, file_ids: Sequence[uuid.UUID], remittance_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, dict[str, Decimal]]:
-    """Per remittance, the sum of variances of its disputable results by category."""
+    """Per remittance (of these files), the sum of variances of its disputable results
+    by category. The results are found by their file (``ix_pricing_results_file_id``;
+    a remittance id has no index of its own), then kept for the remittances asked."""
     totals: dict[uuid.UUID, dict[str, Decimal]] = {}
+    files = sorted(set(file_ids))
+    if not files:
+        return totals
     for chunk in _chunks(list(remittance_ids)):
         rows = session.execute(
             select(
@@ -720,6 +725,7 @@ def underpaid_by_remittance(
                 func.sum(PricingResult.variance_amount),
             )
             .where(
+                _among(session, PricingResult.file_id, files),
                 PricingResult.remittance_id.in_(chunk),
                 PricingResult.disputable.is_(True),
             )

@@ -1015,7 +1015,7 @@ def file_summary(
     remittances = repository.remittances_of_file(session, file.id, scope)
     if scope is not None and not remittances:
         raise NotFound("no such file")
-    totals = repository.underpaid_by_remittance(session, [r.id for r in remittances])
+    totals = repository.underpaid_by_remittance(session, [file.id], [r.id for r in remittances])
     categories: dict[str, Decimal] = {}
     items: list[RemittanceSummary] = []
     warnings = list(file.warnings)
@@ -1122,7 +1122,7 @@ def list_files(
         names = payers.setdefault(head.file_id, [])
         if head.payer_name and head.payer_name not in names:
             names.append(head.payer_name)
-    totals = repository.underpaid_by_remittance(session, [h.id for h in heads])
+    totals = repository.underpaid_by_remittance(session, ids, [h.id for h in heads])
 
     def underpaid(file_id: uuid.UUID) -> str:
         amounts = (sum(totals.get(r, {}).values(), Decimal(0)) for r in counts.get(file_id, []))
