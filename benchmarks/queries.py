@@ -11,7 +11,8 @@ years of payment dates and deadlines — runs ``ANALYZE``, then times what the p
 and the API ask for, through the services they call:
 
 - the variance list (``/v1/variances``): first page, a later page (cursor), and
-  filtered by payer, by category, by status;
+  filtered by payer, by category, by status, by a payment date on which nothing was
+  paid and by 1, 6, 9 and 12 months of payment dates;
 - the dispute packets list (``/v1/disputes``) and one packet's first page;
 - the dashboard.
 
@@ -41,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from sqlalchemy import event
+from sqlalchemy import event, text
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -374,6 +375,17 @@ def run_queries(capture: Capture, *, explain: bool) -> int:
             ).next_cursor
         packets = disputes.list_packets(session, actor=admin, as_of=AS_OF)
         packet_id = packets.packets[0].id
+        # a day inside the stored payment dates on which nothing was paid (a weekend,
+        # say): the planner expects an average day's results there
+        unpaid_day = session.execute(
+            text(
+                "SELECT d::date FROM generate_series("
+                "(SELECT min(payment_date) FROM pricing_results), "
+                "(SELECT max(payment_date) FROM pricing_results), interval '1 day') AS d "
+                "WHERE NOT EXISTS (SELECT 1 FROM pricing_results WHERE payment_date = d::date) "
+                "LIMIT 1"
+            )
+        ).scalar_one()
         session.rollback()
 
     cases: list[tuple[str, Callable[[Any], Any]]] = [
@@ -383,6 +395,26 @@ def run_queries(capture: Capture, *, explain: bool) -> int:
         ("variances: category bundled_incorrectly", variances(category="bundled_incorrectly")),
         ("variances: status disputed", variances(status="disputed")),
         ("variances: status expired", variances(status="expired")),
+        (
+            f"variances: paid {unpaid_day} (none)",
+            variances(date_from=unpaid_day, date_to=unpaid_day),
+        ),
+        (
+            "variances: paid in one month",
+            variances(date_from=date(2026, 3, 1), date_to=date(2026, 3, 31)),
+        ),
+        (
+            "variances: paid in 6 months",
+            variances(date_from=date(2026, 1, 1), date_to=date(2026, 6, 30)),
+        ),
+        (
+            "variances: paid in 9 months",
+            variances(date_from=date(2025, 10, 1), date_to=date(2026, 6, 30)),
+        ),
+        (
+            "variances: paid in one year",
+            variances(date_from=date(2025, 7, 1), date_to=date(2026, 6, 30)),
+        ),
         ("packets list", lambda s: disputes.list_packets(s, actor=admin, as_of=AS_OF)),
         (
             "one packet, first page",

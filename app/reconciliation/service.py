@@ -1367,18 +1367,25 @@ def list_variances(
             after = (date.fromisoformat(deadline), uuid.UUID(result_id))
         except ValueError:
             raise InvalidInput("invalid cursor") from None
-    query = repository.variance_query(
-        scope=actor.scope(),
-        payer_id=payer_id,
-        category=category,
-        status=status,
-        date_from=date_from,
-        date_to=date_to,
-        q=q,
-        include_all=include_all,
-        as_of=as_of,
-    )
-    rows = repository.page_variances(session, query, after=after, limit=limit + 1)
+    filters: dict[str, Any] = {
+        "scope": actor.scope(),
+        "payer_id": payer_id,
+        "category": category,
+        "status": status,
+        "date_from": date_from,
+        "date_to": date_to,
+        "q": q,
+        "include_all": include_all,
+        "as_of": as_of,
+    }
+    if (date_from is not None or date_to is not None) and repository.few_paid_between(
+        session, date_from=date_from, date_to=date_to
+    ):
+        ids = repository.variance_query(**filters, ids_only=True)
+        rows = repository.page_variances_sorted(session, ids, after=after, limit=limit + 1)
+    else:
+        query = repository.variance_query(**filters)
+        rows = repository.page_variances(session, query, after=after, limit=limit + 1)
     more = len(rows) > limit
     rows = rows[:limit]
     items = [

@@ -16,6 +16,7 @@ from app.access.schemas import CLI_ACTOR, Actor, Role
 from app.contracts.service import load_paths
 from app.db import models
 from app.errors import Conflict, Forbidden, InvalidInput, NotFound
+from app.reconciliation import repository
 from app.reconciliation.schemas import FileResult
 from app.reconciliation.service import (
     delete_file,
@@ -116,6 +117,66 @@ def test_practice_scope_and_audit(session: Session, stored: list[FileResult]) ->
         ("other", 0),
         ("poster", 15),
     ]
+
+
+def _pages(session: Session, **filters: object) -> list[tuple[list[str], str | None]]:
+    pages = []
+    cursor = None
+    while True:
+        page = list_variances(
+            session,
+            actor=CLI_ACTOR,
+            as_of=AS_OF,
+            limit=2,
+            cursor=cursor,
+            **filters,  # type: ignore[arg-type]
+        )
+        pages.append(([str(item.id) for item in page.items], page.next_cursor))
+        cursor = page.next_cursor
+        if cursor is None:
+            return pages
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        {"date_from": date(2026, 6, 1), "include_all": True},
+        {"date_to": date(2026, 6, 30)},
+        {"date_from": date(2026, 7, 1), "date_to": date(2026, 7, 31), "include_all": True},
+        {"date_from": date(2026, 6, 16), "date_to": date(2026, 6, 16)},  # nothing paid
+        {"date_from": date(2026, 6, 1), "q": "e", "include_all": True},  # the search joins
+    ],
+)
+def test_a_payment_date_filter_pages_alike_walked_or_sorted(
+    session: Session, stored: list[FileResult], monkeypatch: pytest.MonkeyPatch, filters: dict
+) -> None:
+    """Few results in the dates are sorted, many walked in deadline order: the same
+    pages and cursors either way."""
+    assert repository.few_paid_between(
+        session, date_from=filters.get("date_from"), date_to=filters.get("date_to")
+    )
+    sorted_pages = _pages(session, **filters)
+    monkeypatch.setattr(repository, "SORTED_AT_MOST", 0)  # nothing counts as few
+    assert not repository.few_paid_between(session, date_from=None, date_to=None)
+    assert _pages(session, **filters) == sorted_pages
+    ids = [item for items, _ in sorted_pages for item in items]
+    assert len(ids) == len(set(ids)) == len(all_variances(session, **filters))
+
+
+def test_few_paid_counts_up_to_its_bound(
+    session: Session, stored: list[FileResult], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    june = {"date_from": date(2026, 6, 1), "date_to": date(2026, 6, 30)}
+    stored_in_june = session.scalar(
+        select(func.count())
+        .select_from(models.PricingResult)
+        .where(models.PricingResult.payment_date.between(date(2026, 6, 1), date(2026, 6, 30)))
+    )
+    assert stored_in_june
+    monkeypatch.setattr(repository, "SORTED_AT_MOST", stored_in_june)
+    assert not repository.few_paid_between(session, **june)
+    monkeypatch.setattr(repository, "SORTED_AT_MOST", stored_in_june + 1)
+    assert repository.few_paid_between(session, **june)
 
 
 @pytest.mark.parametrize("cursor", ["garbage!", "WyJ4Il0", "W10"])
