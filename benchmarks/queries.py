@@ -359,7 +359,7 @@ def _load() -> str:
 
 def run_queries(capture: Capture, *, explain: bool) -> int:
     from app.disputes import service as disputes
-    from app.reconciliation import service as recon
+    from app.reconciliation import queries as recon
 
     admin = Actor(name="benchmark", role=Role.ADMIN)
 

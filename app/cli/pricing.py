@@ -109,7 +109,7 @@ def variances(
     as_json: bool = typer.Option(False, "--json", help="Print {'items': [PricingResult...]}."),
 ) -> None:
     """List pricing results, earliest dispute deadline first."""
-    from app.reconciliation.service import MAX_PAGE, list_variances
+    from app.reconciliation.queries import MAX_PAGE, list_variances
 
     items: list[PricingResultRead] = []
     cursor: str | None = None

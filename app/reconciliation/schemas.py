@@ -8,6 +8,7 @@ with two decimals; dates are ISO strings.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Generic, Literal, TypeVar
@@ -239,3 +240,14 @@ class ValidationReport(BaseModel):
     file: str | None
     status: Literal["done", "rejected"]
     findings: list[dict[str, Any]] = Field(default_factory=list)
+
+
+def merge_warnings(
+    warnings: list[dict[str, Any]], more: Iterable[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """``warnings`` followed by those of ``more`` it does not hold yet, in order."""
+    merged = list(warnings)
+    for item in more:
+        if item not in merged:
+            merged.append(item)
+    return merged

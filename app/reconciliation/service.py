@@ -1,5 +1,6 @@
-"""Ingest → store → reprice → flag: the orchestration of one ERA file, and the queries
-the faces show (spec/parsing.md, spec/repricing.md §1 §5 §6 §7, spec/interfaces.md).
+"""Ingest → store → reprice → flag: the orchestration of one ERA file, deleting one,
+re-pricing and background validation (spec/parsing.md, spec/repricing.md §1 §5 §6
+§7, spec/interfaces.md). What the faces read is in ``queries.py``.
 
 One file is one all-or-nothing unit (a SAVEPOINT inside the caller's transaction):
 it is streamed claim by claim from the reader and written in batches of
@@ -17,12 +18,9 @@ stored, or repeated in the file, is skipped with a warning. The caller commits.
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import json
 import logging
 import uuid
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -35,22 +33,20 @@ from app.access.audit import record
 from app.access.schemas import Actor, Role
 from app.db import models
 from app.db.types import to_cents
-from app.errors import Conflict, Forbidden, InvalidInput, NotFound
+from app.errors import Conflict, Forbidden, NotFound
 from app.reconciliation import prepare, repository
 from app.reconciliation.prepare import Pricer
+from app.reconciliation.queries import file_summary, iso_date, parse_id
 from app.reconciliation.schemas import (
-    FileListItem,
     FileResult,
     FileSummary,
-    Page,
     PayeeRef,
     PayerRef,
     PaymentRef,
-    PricingResultRead,
     RemittanceSummary,
     RepriceReport,
     ValidationReport,
-    money,
+    merge_warnings,
 )
 from app.x12 import schemas as x12
 from app.x12.errors import X12Rejected
@@ -61,7 +57,6 @@ logger = logging.getLogger(__name__)
 # claim payments written per batch: big enough that statements stay few, small
 # enough that one batch's rows sit comfortably in memory
 BATCH_CLAIMS = 500
-MAX_PAGE = 200
 REVERSAL = x12.ClaimStatus.REVERSAL.value
 # statuses of a result in a filed packet: frozen against reversal and re-pricing
 FILED_STATUSES = frozenset(repository.FILED_STATUSES)
@@ -494,7 +489,7 @@ class _FileIngest:
                 validation_findings=findings,
                 validated_at=models.utcnow(),
             )
-            warnings = _merge_warnings(warnings, findings)
+            warnings = merge_warnings(warnings, findings)
         values["warnings"] = warnings
         self.file_values = values
         return values
@@ -537,7 +532,7 @@ class _FileIngest:
                 for category, cents in underpaid:
                     categories[category] = categories.get(category, 0) + cents
                     total += cents
-            warnings = _merge_warnings(warnings, row["warnings"])
+            warnings = merge_warnings(warnings, row["warnings"])
             items.append(
                 RemittanceSummary(
                     id=str(state.id),
@@ -579,16 +574,6 @@ class _FileIngest:
 
 def _cents(cents: int) -> str:
     return f"{Decimal(cents).scaleb(-2):.2f}"
-
-
-def _merge_warnings(
-    warnings: list[dict[str, Any]], more: Iterable[dict[str, Any]]
-) -> list[dict[str, Any]]:
-    merged = list(warnings)
-    for item in more:
-        if item not in merged:
-            merged.append(item)
-    return merged
 
 
 def _full_validation(data: bytes) -> tuple[str, list[dict[str, Any]]]:
@@ -751,9 +736,9 @@ def _duplicate(
         summary = summary.model_copy(update={"duplicate": True})
     warnings = [_finding("the file adds nothing new: it was already stored", code="duplicate_file")]
     if read is not None:
-        warnings = _merge_warnings(warnings, read.file_warnings)
+        warnings = merge_warnings(warnings, read.file_warnings)
         for state in read.states:
-            warnings = _merge_warnings(warnings, state.warnings)
+            warnings = merge_warnings(warnings, state.warnings)
     record(
         session,
         actor=actor,
@@ -990,312 +975,7 @@ def _event(
     }
 
 
-# ------------------------------------------------------------------------ summary
-
-
-def _parse_id(value: uuid.UUID | str) -> uuid.UUID:
-    if isinstance(value, uuid.UUID):
-        return value
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        raise NotFound("no such file") from None
-
-
-def file_summary(
-    session: Session, *, file_id: uuid.UUID | str, actor: Actor, audit: bool = True
-) -> FileSummary:
-    """The File summary of interfaces.md. ``underpaid_total`` sums the variances of
-    the file's disputable results; ``categories`` sums them by category. A
-    practice-limited actor sees only its practices' remittances of the file."""
-    file = repository.file_row(session, _parse_id(file_id))
-    if file is None or file.status != "processed":
-        raise NotFound("no such file")
-    scope = actor.scope()
-    remittances = repository.remittances_of_file(session, file.id, scope)
-    if scope is not None and not remittances:
-        raise NotFound("no such file")
-    totals = repository.underpaid_by_remittance(session, [file.id], [r.id for r in remittances])
-    categories: dict[str, Decimal] = {}
-    items: list[RemittanceSummary] = []
-    warnings = list(file.warnings)
-    for r in remittances:
-        by_category = totals.get(r.id, {})
-        for category, amount in by_category.items():
-            categories[category] = categories.get(category, Decimal(0)) + amount
-        warnings = _merge_warnings(warnings, r.warnings)
-        items.append(
-            RemittanceSummary(
-                id=str(r.id),
-                payer=PayerRef(id=r.payer_id, name=r.payer_name),
-                payee=PayeeRef(npi=r.payee_npi or r.practice_key, name=r.payee_name),
-                payment=PaymentRef(
-                    amount=f"{r.payment_amount:.2f}", date=r.payment_date, trace=r.trace_number
-                ),
-                claims=r.claims_count,
-                underpaid_total=f"{sum(by_category.values(), Decimal(0)):.2f}",
-            )
-        )
-    if audit:
-        record(
-            session,
-            actor=actor,
-            action="files.summary",
-            object_type="era_file",
-            object_id=str(file.id),
-            details={"remittances": len(items)},
-        )
-    return FileSummary(
-        id=str(file.id),
-        filename=file.filename,
-        received_at=file.received_at,
-        claims=file.claims_count,
-        duplicates=file.duplicates_count,
-        lines=file.lines_count,
-        underpaid_total=f"{sum(categories.values(), Decimal(0)):.2f}",
-        categories={k: f"{v:.2f}" for k, v in sorted(categories.items())},
-        warnings=warnings,
-        validation_status=file.validation_status,
-        remittances=items,
-    )
-
-
-# ---------------------------------------------------------------------- cursors
-
-
-def _encode_cursor(values: list[str]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str, size: int) -> list[str]:
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        values = json.loads(base64.urlsafe_b64decode(padded.encode()))
-    except (ValueError, TypeError):
-        raise InvalidInput("invalid cursor") from None
-    if (
-        not isinstance(values, list)
-        or len(values) != size
-        or not all(isinstance(v, str) for v in values)
-    ):
-        raise InvalidInput("invalid cursor")
-    return values
-
-
-def _limit(limit: int) -> int:
-    if limit < 1:
-        raise InvalidInput("limit must be at least 1")
-    return min(limit, MAX_PAGE)
-
-
-# ------------------------------------------------------------------------ files
-
-
-def list_files(
-    session: Session,
-    *,
-    actor: Actor,
-    q: str | None = None,
-    cursor: str | None = None,
-    limit: int = 50,
-) -> Page[FileListItem]:
-    """Stored files, newest first. ``q`` searches claim id (CLP01), payer claim
-    number (CLP07), patient name and trace number (TRN02)."""
-    limit = _limit(limit)
-    after = None
-    if cursor:
-        received, file_id = _decode_cursor(cursor, 2)
-        try:
-            after = (datetime.fromisoformat(received), uuid.UUID(file_id))
-        except ValueError:
-            raise InvalidInput("invalid cursor") from None
-    scope = actor.scope()
-    files = repository.list_files(session, scope=scope, q=q, after=after, limit=limit + 1)
-    more = len(files) > limit
-    files = files[:limit]
-    ids = [f.id for f in files]
-    heads = repository.remittance_heads(session, ids, scope) if ids else []
-    payers: dict[uuid.UUID, list[str]] = {}
-    counts: dict[uuid.UUID, list[uuid.UUID]] = {}
-    for head in heads:
-        counts.setdefault(head.file_id, []).append(head.id)
-        names = payers.setdefault(head.file_id, [])
-        if head.payer_name and head.payer_name not in names:
-            names.append(head.payer_name)
-    totals = repository.underpaid_by_remittance(session, ids, [h.id for h in heads])
-
-    def underpaid(file_id: uuid.UUID) -> str:
-        amounts = (sum(totals.get(r, {}).values(), Decimal(0)) for r in counts.get(file_id, []))
-        return f"{sum(amounts, Decimal(0)):.2f}"
-
-    items = [
-        FileListItem(
-            id=str(f.id),
-            filename=f.filename,
-            received_at=f.received_at,
-            claims=f.claims_count,
-            duplicates=f.duplicates_count,
-            lines=f.lines_count,
-            remittances=len(counts.get(f.id, [])),
-            payers=payers.get(f.id, []),
-            underpaid_total=underpaid(f.id),
-            warnings=len(f.warnings),
-            validation_status=f.validation_status,
-        )
-        for f in files
-    ]
-    next_cursor = (
-        _encode_cursor([files[-1].received_at.isoformat(), str(files[-1].id)]) if more else None
-    )
-    record(
-        session,
-        actor=actor,
-        action="files.list",
-        details={"count": len(items), "searched": bool(q)},
-    )
-    return Page[FileListItem](items=items, next_cursor=next_cursor)
-
-
-def file_detail(
-    session: Session, *, file_id: uuid.UUID | str, actor: Actor, as_of: date
-) -> dict[str, Any]:
-    """One file with its remittances, claims, lines, adjustments, warnings and
-    pricing results (``GET /v1/remittances/{id}``), as JSON-ready values."""
-    summary = file_summary(session, file_id=file_id, actor=actor, audit=False)
-    file = repository.file_row(session, _parse_id(file_id))
-    assert file is not None
-    remittances = repository.remittances_of_file(session, file.id, actor.scope())
-    by_id = {r.id: r for r in remittances}
-    claims = repository.claims_of_remittances(session, list(by_id))
-    claim_ids = [c.id for c in claims]
-    lines = repository.lines_of_claims(session, claim_ids)
-    adjustments = repository.adjustments_of_claims(session, claim_ids)
-    results = repository.results_of_claim_rows(session, claim_ids)
-    plbs = repository.plb_of_remittances(session, list(by_id))
-    claim_by_id = {c.id: c for c in claims}
-    result_by_line = {r.service_line_id: r for r in results}
-    adj_by_line: dict[uuid.UUID | None, list[dict[str, Any]]] = {}
-    claim_adjs: dict[uuid.UUID, list[dict[str, Any]]] = {}
-    for a in adjustments:
-        item = {
-            "group": a.group_code,
-            "reason": a.reason_code,
-            "carc": f"{a.group_code}-{a.reason_code}",
-            "amount": money(a.amount),
-            "quantity": None if a.quantity is None else str(a.quantity),
-        }
-        if a.service_line_id is None:
-            claim_adjs.setdefault(a.claim_payment_id, []).append(item)
-        else:
-            adj_by_line.setdefault(a.service_line_id, []).append(item)
-    lines_by_claim: dict[uuid.UUID, list[dict[str, Any]]] = {}
-    for line in lines:
-        claim = claim_by_id[line.claim_payment_id]
-        result = result_by_line.get(line.id)
-        lines_by_claim.setdefault(line.claim_payment_id, []).append(
-            {
-                "id": str(line.id),
-                "position": line.position,
-                "procedure_qualifier": line.procedure_qualifier,
-                "procedure": line.procedure_code,
-                "modifiers": list(line.modifiers),
-                "charge": money(line.charge_amount),
-                "paid": money(line.paid_amount),
-                "revenue_code": line.revenue_code,
-                "units": None if line.units is None else str(line.units),
-                "original_procedure": line.original_procedure_code,
-                "original_modifiers": list(line.original_modifiers),
-                "original_units": None if line.original_units is None else str(line.original_units),
-                "service_date": _iso(line.service_date),
-                "service_end_date": _iso(line.service_end_date),
-                "line_control_number": line.line_control_number,
-                "allowed": money(line.allowed_amount),
-                "remark_codes": list(line.remark_codes),
-                "adjustments": adj_by_line.get(line.id, []),
-                "pricing_result": (
-                    None
-                    if result is None
-                    else PricingResultRead.from_rows(
-                        result, line, claim, by_id[claim.remittance_id], as_of=as_of
-                    ).model_dump(mode="json")
-                ),
-            }
-        )
-    claims_by_remittance: dict[uuid.UUID, list[dict[str, Any]]] = {}
-    for c in claims:
-        claims_by_remittance.setdefault(c.remittance_id, []).append(
-            {
-                "id": str(c.id),
-                "position": c.position,
-                "claim_id": c.claim_id,
-                "status_code": c.status_code,
-                "charge": money(c.charge_amount),
-                "paid": money(c.paid_amount),
-                "patient_responsibility": money(c.patient_responsibility_amount),
-                "filing_indicator": c.filing_indicator,
-                "payer_claim_number": c.payer_claim_number,
-                "place_of_service": c.place_of_service,
-                "frequency_code": c.frequency_code,
-                "patient_name": c.patient_name,
-                "patient_member_id": c.patient_member_id,
-                "insured_name": c.insured_name,
-                "insured_member_id": c.insured_member_id,
-                "statement_from_date": _iso(c.statement_from_date),
-                "statement_to_date": _iso(c.statement_to_date),
-                "remark_codes": list(c.remark_codes),
-                "reverses_id": None if c.reverses_id is None else str(c.reverses_id),
-                "reversed_by_id": None if c.reversed_by_id is None else str(c.reversed_by_id),
-                "adjustments": claim_adjs.get(c.id, []),
-                "lines": lines_by_claim.get(c.id, []),
-            }
-        )
-    plb_by_remittance: dict[uuid.UUID, list[dict[str, Any]]] = {}
-    for p in plbs:
-        plb_by_remittance.setdefault(p.remittance_id, []).append(
-            {
-                "provider_id": p.provider_id,
-                "fiscal_period_date": _iso(p.fiscal_period_date),
-                "reason_code": p.reason_code,
-                "reference_id": p.reference_id,
-                "amount": money(p.amount),
-            }
-        )
-    summaries = {s.id: s for s in summary.remittances}
-    detail = summary.model_dump(mode="json")
-    detail["size_bytes"] = file.size_bytes
-    detail["content_hash"] = file.content_hash
-    detail["validation_findings"] = list(file.validation_findings)
-    detail["remittances"] = [
-        {
-            **summaries[str(r.id)].model_dump(mode="json"),
-            "position": r.position,
-            "control_number": r.control_number,
-            "version": r.version,
-            "payment_method": r.payment_method,
-            "credit_debit": r.credit_debit,
-            "production_date": _iso(r.production_date),
-            "payer_address": r.payer_address,
-            "payee_address": r.payee_address,
-            "payee_tin": r.payee_tin,
-            "warnings": list(r.warnings),
-            "provider_adjustments": plb_by_remittance.get(r.id, []),
-            "claim_payments": claims_by_remittance.get(r.id, []),
-        }
-        for r in remittances
-    ]
-    record(
-        session,
-        actor=actor,
-        action="files.read",
-        object_type="era_file",
-        object_id=str(file.id),
-        details={"claims": len(claims), "results": len(results)},
-    )
-    return detail
-
-
-def _iso(value: date | None) -> str | None:
-    return None if value is None else value.isoformat()
+# ----------------------------------------------------------------------- deletion
 
 
 def delete_file(session: Session, *, file_id: uuid.UUID | str, actor: Actor) -> dict[str, int]:
@@ -1305,7 +985,7 @@ def delete_file(session: Session, *, file_id: uuid.UUID | str, actor: Actor) -> 
     pointed into this file wait for their original again."""
     if actor.role != Role.ADMIN:
         raise Forbidden("only an admin may delete a file")
-    file = repository.file_row(session, _parse_id(file_id))
+    file = repository.file_row(session, parse_id(file_id))
     if file is None or file.status != "processed":
         raise NotFound("no such file")
     if actor.is_scoped:
@@ -1337,75 +1017,6 @@ def delete_file(session: Session, *, file_id: uuid.UUID | str, actor: Actor) -> 
     return counts
 
 
-# -------------------------------------------------------------------- variances
-
-
-def list_variances(
-    session: Session,
-    *,
-    actor: Actor,
-    payer_id: str | None = None,
-    category: str | None = None,
-    status: str | None = None,
-    date_from: date | None = None,
-    date_to: date | None = None,
-    q: str | None = None,
-    include_all: bool = False,
-    cursor: str | None = None,
-    limit: int = 50,
-    as_of: date,
-) -> Page[PricingResultRead]:
-    """Pricing results, earliest dispute deadline first (results without a deadline
-    last), then by id; keyset-paginated with an opaque cursor. Without
-    ``include_all`` (or a ``category``) ``matched`` and ``reversed`` results are left
-    out. ``date_from``/``date_to`` bound the payment date."""
-    limit = _limit(limit)
-    after = None
-    if cursor:
-        deadline, result_id = _decode_cursor(cursor, 2)
-        try:
-            after = (date.fromisoformat(deadline), uuid.UUID(result_id))
-        except ValueError:
-            raise InvalidInput("invalid cursor") from None
-    filters: dict[str, Any] = {
-        "scope": actor.scope(),
-        "payer_id": payer_id,
-        "category": category,
-        "status": status,
-        "date_from": date_from,
-        "date_to": date_to,
-        "q": q,
-        "include_all": include_all,
-        "as_of": as_of,
-    }
-    if (date_from is not None or date_to is not None) and repository.few_paid_between(
-        session, date_from=date_from, date_to=date_to
-    ):
-        ids = repository.variance_query(**filters, ids_only=True)
-        rows = repository.page_variances_sorted(session, ids, after=after, limit=limit + 1)
-    else:
-        query = repository.variance_query(**filters)
-        rows = repository.page_variances(session, query, after=after, limit=limit + 1)
-    more = len(rows) > limit
-    rows = rows[:limit]
-    items = [
-        PricingResultRead.from_rows(result, line, claim, remittance, as_of=as_of)
-        for result, line, claim, remittance in rows
-    ]
-    next_cursor = None
-    if more:
-        last = rows[-1][0]
-        key = last.dispute_deadline or repository.NO_DEADLINE
-        next_cursor = _encode_cursor([key.isoformat(), str(last.id)])
-    record(
-        session,
-        actor=actor,
-        action="variances.read",
-        details={"count": len(items), "searched": bool(q)},
-    )
-    return Page[PricingResultRead](items=items, next_cursor=next_cursor)
-
-
 # -------------------------------------------------------------------- re-pricing
 
 
@@ -1435,7 +1046,7 @@ def reprice(
         session,
         actor=actor,
         action="pricing.reprice",
-        details={"contract_id": contract_id, "since": _iso(since), **report.model_dump()},
+        details={"contract_id": contract_id, "since": iso_date(since), **report.model_dump()},
     )
     logger.info("re-priced %d results (%d updated)", report.results, report.updated)
     return report
@@ -1613,7 +1224,7 @@ def validate_pending(session: Session, *, limit: int) -> int:
                 "validation_status": status,
                 "validation_findings": findings,
                 "validated_at": datetime.now(UTC),
-                "warnings": _merge_warnings(list(file.warnings), findings),
+                "warnings": merge_warnings(list(file.warnings), findings),
             },
         )
         logger.info("validated file %s: %d findings", file.id, len(findings))

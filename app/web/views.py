@@ -34,6 +34,7 @@ from app.config import Settings
 from app.contracts import service as contracts_service
 from app.disputes import service as disputes_service
 from app.errors import InvalidInput, ReconError
+from app.reconciliation import queries as file_queries
 from app.reconciliation import service as ingest_service
 from app.reconciliation.schemas import FileResult
 from app.web import charts
@@ -323,7 +324,7 @@ def _upload_result(
     shown = outcome.public()
     shown["underpaid_lines"] = []
     if outcome.file_id:
-        detail = ingest_service.file_detail(
+        detail = file_queries.file_detail(
             session, file_id=outcome.file_id, actor=actor, as_of=as_of
         )
         shown["underpaid_lines"] = [
@@ -348,7 +349,7 @@ def files_page(
 
     with unit_of_work() as session:
         actor = current_actor(request, session, roles=EVERYONE)
-        page = ingest_service.list_files(
+        page = file_queries.list_files(
             session, actor=actor, q=q or None, cursor=cursor or None, limit=PAGE_SIZE
         )
         return render(request, "files.html", {"page": page, "q": q or ""})
@@ -391,7 +392,7 @@ def variances_page(
     end = _date(date_to, field="to")
     with unit_of_work() as session:
         actor = current_actor(request, session, roles=EVERYONE)
-        page = ingest_service.list_variances(
+        page = file_queries.list_variances(
             session,
             actor=actor,
             payer_id=payer_id or None,

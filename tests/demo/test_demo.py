@@ -18,7 +18,7 @@ from app.db.models import ClaimPayment, ContractVersion, EraFile, PricingResult
 from app.demo.samples import ANCHOR, sample_files, sample_names, shift_dates
 from app.demo.service import DEMO_KEY_NAME, fresh_demo_key, load_demo
 from app.disputes import service as disputes_service
-from app.reconciliation import service as ingest_service
+from app.reconciliation import queries
 from app.x12.reader import parse_835
 from app.x12.validation import validate_835
 
@@ -124,7 +124,7 @@ def test_every_sample_file_is_processed(loaded) -> None:
 def test_each_underpayment_category_and_the_other_outcomes_are_present(
     session: Session, loaded
 ) -> None:
-    page = ingest_service.list_variances(
+    page = queries.list_variances(
         session, actor=CLI_ACTOR, include_all=True, limit=200, as_of=TODAY
     )
     categories = {item.category for item in page.items}

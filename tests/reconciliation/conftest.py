@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from app.access.schemas import CLI_ACTOR, Actor
 from app.contracts.service import load_paths
 from app.db import models
-from app.reconciliation import service
+from app.reconciliation import queries, service
 from app.reconciliation.schemas import FileResult
 from app.reconciliation.service import ingest_file
 from tests.support import shared_path
@@ -69,7 +69,7 @@ def ingest(
             # the summary of a stored file is built from what the ingest wrote: it
             # must be what reading the file back gives
             assert result.summary is not None
-            stored = service.file_summary(
+            stored = queries.file_summary(
                 session, file_id=result.summary.id, actor=actor, audit=False
             )
             assert result.summary.model_dump(mode="json") == stored.model_dump(mode="json")

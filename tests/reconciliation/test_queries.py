@@ -17,15 +17,9 @@ from app.contracts.service import load_paths
 from app.db import models
 from app.errors import Conflict, Forbidden, InvalidInput, NotFound
 from app.reconciliation import repository
+from app.reconciliation.queries import file_detail, file_summary, list_files, list_variances
 from app.reconciliation.schemas import FileResult
-from app.reconciliation.service import (
-    delete_file,
-    file_detail,
-    file_summary,
-    list_files,
-    list_variances,
-    reprice,
-)
+from app.reconciliation.service import delete_file, reprice
 from tests.reconciliation.builders import write_contract
 from tests.reconciliation.conftest import Ingest, results_by_lcn, row_counts
 

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from app.access import keys as keys_module
 from app.access.schemas import Role
 from app.db import models
-from app.reconciliation import service as reconciliation
+from app.reconciliation import queries as reconciliation
 from app.web import security as web_security
 from tests.security.conftest import AS_OF, KeyMaker, World, sign_in
 from tests.support import FIXTURES, shared_path

@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 
 from app.access.schemas import Role
 from app.main import create_app
-from app.reconciliation import service as reconciliation
+from app.reconciliation import queries as reconciliation
 from tests.security.conftest import KeyMaker, World, csrf_of, make_settings
 from tests.security.test_access import fill
 

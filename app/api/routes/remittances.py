@@ -21,7 +21,7 @@ from app.api.errors import errors
 from app.api.idempotency import IdempotencyKey, fingerprint, idempotent
 from app.api.pagination import DEFAULT_LIMIT, CursorParam, LimitParam
 from app.api.uploads import UploadedFile, read_one_file
-from app.reconciliation import service
+from app.reconciliation import queries, service
 from app.reconciliation.schemas import FileListItem, FileResult, FileSummary, Page
 from app.x12.errors import X12Rejected
 from app.x12.schemas import Finding
@@ -199,7 +199,7 @@ def list_remittances(
     limit: LimitParam = DEFAULT_LIMIT,
 ) -> Page[FileListItem]:
     """Uploaded files, newest first; cursor-paginated."""
-    page: Page[FileListItem] = service.list_files(
+    page: Page[FileListItem] = queries.list_files(
         session, actor=actor, q=q, cursor=cursor, limit=limit
     )
     return page
@@ -225,7 +225,7 @@ def get_remittance(
         date | None, Query(description="Decides `expired` of the results (default today).")
     ] = None,
 ) -> dict[str, Any]:
-    detail: dict[str, Any] = service.file_detail(
+    detail: dict[str, Any] = queries.file_detail(
         session, file_id=file_id, actor=actor, as_of=as_of or date.today()
     )
     return detail

@@ -21,7 +21,7 @@ from app.api.idempotency import IdempotencyKey, idempotent_json
 from app.api.pagination import DEFAULT_LIMIT, CursorParam, LimitParam
 from app.disputes import service as disputes
 from app.disputes.schemas import Outcome
-from app.reconciliation import service
+from app.reconciliation import queries
 from app.reconciliation.schemas import Page, PricingResultRead
 
 router = APIRouter(prefix="/v1/variances", tags=["variances"])
@@ -121,7 +121,7 @@ def list_variances(
     cursor: CursorParam = None,
     limit: LimitParam = DEFAULT_LIMIT,
 ) -> Page[PricingResultRead]:
-    page: Page[PricingResultRead] = service.list_variances(
+    page: Page[PricingResultRead] = queries.list_variances(
         session,
         actor=actor,
         payer_id=payer_id,
