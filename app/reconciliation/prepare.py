@@ -391,7 +391,8 @@ class ClaimInfo:
     underpaid: tuple[tuple[str, int], ...] = ()
 
 
-# the columns of each table's rows, in the order the row functions give them
+# the columns of each table's rows, in the order the row functions give them (a JSON
+# column's list as the domain object's tuple: the bulk writer dumps either)
 CLAIM_COLUMNS = (
     "id",
     "remittance_id",
@@ -834,7 +835,7 @@ def _claim_row(
         claim.insured_member_id,
         claim.statement_from_date,
         claim.statement_to_date,
-        list(claim.remark_codes),
+        claim.remark_codes,
         None,  # reverses_id
         None,  # reversed_by_id
     )
@@ -866,18 +867,18 @@ def _line_row(line_id: str, claim_id: str, line: x12.ServiceLine) -> tuple[Any, 
         line.position,
         line.procedure_qualifier,
         line.procedure_code,
-        list(line.modifiers),
+        line.modifiers,
         line.charge_amount,
         line.paid_amount,
         line.revenue_code,
         q3(line.units),
         line.original_qualifier,
         line.original_procedure_code,
-        list(line.original_modifiers),
+        line.original_modifiers,
         q3(line.original_units),
         line.service_date,
         line.service_end_date,
         line.line_control_number,
         line.allowed_amount,
-        list(line.remark_codes),
+        line.remark_codes,
     )

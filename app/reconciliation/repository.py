@@ -469,23 +469,30 @@ def _uuid_hex(value: uuid.UUID | str) -> str:
 
 
 # JSON text of short lists of codes (modifiers, remark codes, CARC/RARC): most are
-# empty or repeat, so each is dumped once per process (bounded)
+# empty or repeat, so each is dumped once per process (bounded). Only tuples of str
+# are stored: 1 == True == 1.0 would share a key but not a text, and a key equal to
+# a tuple of str holds only str, so a look-up first is safe for any value.
 _JSON_TEXT: dict[tuple[str, ...], str] = {}
 _JSON_TEXT_MAX = 4096
 
 
 def _dump_json(value: Any) -> str:
-    if type(value) is list and len(value) <= 8:
+    """A JSON column's text; lists and tuples of codes from a cache."""
+    kind = type(value)
+    if kind is tuple or kind is list:
         if not value:
             return "[]"
-        # only lists of str: 1 == True == 1.0 would share a key but not a text
-        if all(type(item) is str for item in value):
-            key = tuple(value)
+        key = value if kind is tuple else tuple(value)
+        try:
             text = _JSON_TEXT.get(key)
-            if text is None:
-                if len(_JSON_TEXT) >= _JSON_TEXT_MAX:
-                    _JSON_TEXT.clear()
-                text = _JSON_TEXT[key] = json.dumps(value)
+        except TypeError:  # an unhashable item (a dict, a list)
+            return json.dumps(value)
+        if text is not None:
+            return text
+        if len(key) <= 8 and all(type(item) is str for item in key):
+            if len(_JSON_TEXT) >= _JSON_TEXT_MAX:
+                _JSON_TEXT.clear()
+            text = _JSON_TEXT[key] = json.dumps(key)
             return text
     return json.dumps(value)
 

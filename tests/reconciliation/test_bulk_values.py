@@ -38,6 +38,12 @@ SCALARS = st.one_of(
         ["é"],
         ['a"b\\'],
         [str(n) for n in range(12)],
+        ("25", "59"),  # the domain objects' tuples
+        (),
+        (1,),
+        (True,),
+        ("1",),
+        ({"a": 1},),
     ],
 )
 def test_json_text_is_json_dumps(value: Any) -> None:
@@ -45,8 +51,13 @@ def test_json_text_is_json_dumps(value: Any) -> None:
     assert repository._dump_json(value) == json.dumps(value)  # from the cache
 
 
-@given(st.lists(st.lists(SCALARS, max_size=9), max_size=20))
-def test_json_text_is_json_dumps_whatever_came_before(values: list[list[Any]]) -> None:
+@given(
+    st.lists(
+        st.one_of(st.lists(SCALARS, max_size=9), st.lists(SCALARS, max_size=9).map(tuple)),
+        max_size=20,
+    )
+)
+def test_json_text_is_json_dumps_whatever_came_before(values: list[Any]) -> None:
     for value in values:
         assert repository._dump_json(value) == json.dumps(value)
 
