@@ -15,9 +15,11 @@ from app.repricing.money import format_money, format_percent
 from app.repricing.schemas import Category
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True)
 class Facts:
-    """What a sentence may mention; filled by the engine."""
+    """What a sentence may mention; filled by the engine, one per line and used at
+    once (not frozen: a frozen dataclass sets its 22 fields one call at a time, ~2 µs
+    more per line)."""
 
     category: Category
     code: str | None  # billed
