@@ -626,6 +626,15 @@ def _among(session: Session, column: Any, values: Sequence[Any]) -> ColumnElemen
     return cast(ColumnElement[bool], column.in_(values))
 
 
+_STORED_CLAIMS = (
+    "SELECT 1 AS kind, identity AS value, file_id FROM claim_payments "
+    "WHERE identity = ANY ($1::VARCHAR(64)[]) "
+    "UNION ALL SELECT DISTINCT 2, claim_id, CAST(NULL AS UUID) FROM claim_payments "
+    "WHERE claim_id = ANY ($2::VARCHAR(50)[]) "
+    "AND (status_code = '22' OR reversed_by_id IS NOT NULL)"
+)
+
+
 def stored_claims(
     session: Session, identities: Sequence[str], claim_ids: Sequence[str]
 ) -> tuple[dict[str, uuid.UUID], set[str]]:
@@ -639,9 +648,31 @@ def stored_claims(
     reversed_ids: set[str] = set()
     unique_ids = sorted(set(claim_ids))
     chunks = max(-(-len(identities) // IN_CHUNK), -(-len(unique_ids) // IN_CHUNK))
+    dialect = session.get_bind().dialect
+    driver: Any = None
+    if dialect.name == "postgresql":
+        driver = session.connection().connection.driver_connection
     for index in range(chunks):
         some_identities = identities[index * IN_CHUNK : (index + 1) * IN_CHUNK]
         some_claim_ids = unique_ids[index * IN_CHUNK : (index + 1) * IN_CHUNK]
+        if driver is not None:
+            # the statement below, as SQLAlchemy compiles it, sent as text: building
+            # and compiling it again cost more than the look-up (one per upload)
+            try:
+                with _raw_cursor(driver) as cursor:
+                    rows = cursor.execute(
+                        _STORED_CLAIMS, [list(some_identities), list(some_claim_ids)]
+                    ).fetchall()
+            except dialect.loaded_dbapi.Error as exc:
+                raise DBAPIError.instance(
+                    _STORED_CLAIMS, None, exc, dialect.loaded_dbapi.Error, dialect=dialect
+                ) from exc
+            for kind, value, file_id in rows:
+                if kind == 1:
+                    found[value] = file_id
+                else:
+                    reversed_ids.add(value)
+            continue
         # kind 1: (identity, file id); kind 2: (CLP01, NULL)
         query = union_all(
             select(

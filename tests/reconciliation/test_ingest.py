@@ -324,6 +324,28 @@ def test_plb_only_file_is_a_duplicate_by_payer_and_trace(
         assert row_counts(session)["provider_adjustments"] == 2
 
 
+def test_the_stored_claims_look_up(session: Session, contract: None, ingest: Ingest) -> None:
+    # per identity the file that holds it; and the CLP01s with a reversal stored
+    # (a CLP02 22, or a payment reversed since)
+    plain = ingest(era([e2(claim_id="PLAIN")], trace="T-PLAIN"))
+    ingest(era([e2(claim_id="REV")], trace="T-REV1"))
+    ingest(era([e2(claim_id="REV", status="22", sign=-1)], trace="T-REV2", payment_date="20260620"))
+    identities = dict(
+        session.execute(
+            select(models.ClaimPayment.claim_id, models.ClaimPayment.identity).where(
+                models.ClaimPayment.claim_id == "PLAIN"
+            )
+        ).all()
+    )
+
+    found, reversed_ids = repository.stored_claims(
+        session, [identities["PLAIN"], "no|such|claim"], ["PLAIN", "REV", "OTHER"]
+    )
+
+    assert {key: str(value) for key, value in found.items()} == {identities["PLAIN"]: plain.file_id}
+    assert reversed_ids == {"REV"}
+
+
 def test_a_lost_race_on_the_same_bytes_answers_duplicate(
     session: Session, ingest: Ingest, monkeypatch: pytest.MonkeyPatch
 ) -> None:
