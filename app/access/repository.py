@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Row, bindparam, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -21,6 +21,28 @@ def add_key(session: Session, key: ApiKey) -> ApiKey:
 
 def key_by_prefix(session: Session, prefix: str) -> ApiKey | None:
     return session.scalars(select(ApiKey).where(ApiKey.prefix == prefix)).one_or_none()
+
+
+# built once: the key look-up is on every request's path, and building the statement
+# and its cache key again each time cost more than running it
+_KEY_FOR_AUTHENTICATION = select(
+    ApiKey.id,
+    ApiKey.name,
+    ApiKey.role,
+    ApiKey.key_hash,
+    ApiKey.practices,
+    ApiKey.revoked_at,
+    ApiKey.last_used_at,
+).where(ApiKey.prefix == bindparam("prefix"))
+
+
+KeyRow = Row[uuid.UUID, str, str, str, list[str], datetime | None, datetime | None]
+
+
+def key_for_authentication(session: Session, prefix: str) -> KeyRow | None:
+    """What authenticating needs of the key with this prefix (id, name, role,
+    key_hash, practices, revoked_at, last_used_at), as a row, not an ORM object."""
+    return session.execute(_KEY_FOR_AUTHENTICATION, {"prefix": prefix}).one_or_none()
 
 
 def key_by_id(session: Session, key_id: uuid.UUID) -> ApiKey | None:
