@@ -281,39 +281,55 @@ _WALKS_MAX = 2_000
 # reported there as (node whose loop they are located in or None, code, message)
 _WalkStep = tuple[Any, list[tuple[Any, str, str]]]
 _walks: dict[bytes, list[_WalkStep]] = {}
-_match_paths: dict[int, dict[str, tuple[str, ...]]] = {}
+_match_elements: dict[int, dict[str, tuple[int, ...]]] = {}
 
 
-def _paths_of(map_root: Any) -> dict[str, tuple[str, ...]]:
-    """Per segment id, the element paths ``is_match`` reads on any node of the map."""
-    found = _match_paths.get(id(map_root))
+def _elements_of(map_root: Any) -> dict[str, tuple[int, ...]]:
+    """Per segment id, the elements whose value ``is_match`` reads (at element
+    01, or its first component 01-1, ...) on any node of the map."""
+    found = _match_elements.get(id(map_root))
     if found is None:
-        paths: dict[str, set[str]] = {}
+        elements: dict[str, set[int]] = {}
         for node in map_root.loop_segment_iterator():
             if not node.is_segment():
                 continue
             key = node._resolve_unique_key_field(node.id, with_qual=False)
-            known = paths.setdefault(node.id, set())
+            known = elements.setdefault(node.id, set())
             if key is not None:
-                _child, element, component = key
-                known.add(f"{element:02d}-{component}" if component else f"{element:02d}")
-        found = {seg_id: tuple(sorted(known)) for seg_id, known in paths.items()}
+                known.add(key[1])
+        found = {seg_id: tuple(sorted(known)) for seg_id, known in elements.items()}
         with _lock:
-            _match_paths[id(map_root)] = found
+            _match_elements[id(map_root)] = found
     return found
 
 
 def _shape_key(maps: list[Any], read: list[_Read]) -> bytes:
-    """The digest of what the walk of these segments under these maps depends on."""
-    paths: dict[str, set[str]] = {}
+    """The digest of what the walk of these segments under these maps depends on:
+    per segment its id and every component of the elements ``is_match`` reads
+    (more than it reads — a whole element for its first component — never less)."""
+    elements: dict[str, set[int]] = {}
     for map_root in maps:
-        for seg_id, some in _paths_of(map_root).items():
-            paths.setdefault(seg_id, set()).update(some)
-    ordered = {seg_id: sorted(some) for seg_id, some in paths.items()}
-    shape = [
-        (item.seg_id, *(item.seg.get_value(path) for path in ordered.get(item.seg_id, ())))
-        for item in read
-    ]
+        for seg_id, some in _elements_of(map_root).items():
+            elements.setdefault(seg_id, set()).update(some)
+    ordered = {seg_id: sorted(some) for seg_id, some in elements.items() if some}
+    shape: list[tuple[Any, ...]] = []
+    for item in read:
+        wanted = ordered.get(item.seg_id)
+        if not wanted:
+            shape.append((item.seg_id,))
+            continue
+        composites = item.seg.elements
+        shape.append(
+            (
+                item.seg_id,
+                *(
+                    tuple(e.value for e in composites[i - 1].elements)
+                    if i <= len(composites)
+                    else None
+                    for i in wanted
+                ),
+            )
+        )
     names = [getattr(map_root, "id", None) for map_root in maps]
     digest = hashlib.blake2b(repr((names, [id(m) for m in maps], shape)).encode(), digest_size=16)
     return digest.digest()
