@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from collections.abc import Sequence
 from typing import Any
 
 import pyx12.errors
@@ -275,11 +276,15 @@ def validate_835(data: bytes) -> list[Finding]:
 # one that quotes a segment, "not found", is reported as a fixed sentence: ``_clean``),
 # never a value of the file — under a digest of the shape, and replayed for the next
 # file of that shape. The element checks (``_check_segment``) and the reader's own
-# findings (counts, control numbers) run for every file either way. Bounded.
-_WALKS_MAX = 2_000
+# findings (counts, control numbers) run for every file either way.
+# bounded by the segments kept (about 100 bytes each; a one-claim file has ~35): a
+# file of more than a tenth of it is walked every time
+_WALK_STEPS_MAX = 200_000
+_walk_steps = 0
 # per segment: the node the walk reached (None: not found), and the findings it
 # reported there as (node whose loop they are located in or None, code, message)
-_WalkStep = tuple[Any, list[tuple[Any, str, str]]]
+_WalkStep = tuple[Any, Sequence[tuple[Any, str, str]]]
+_NOTHING: tuple[tuple[Any, str, str], ...] = ()
 _walks: dict[bytes, list[_WalkStep]] = {}
 _match_elements: dict[int, dict[str, tuple[int, ...]]] = {}
 
@@ -361,7 +366,7 @@ def _group_map(index: Any, icvn: str | None, isa_version: str, seg: Any) -> tupl
 def _walk(text: str, isa_version: str, errh: _Collector) -> None:
     """``pyx12.x12n_document.x12n_document`` without its outputs, with cached maps:
     the file is read first (what the reader finds is kept with each segment, and
-    reported where it was), then walked, or its clean walk replayed."""
+    reported where it was), then walked, or the walk of its shape replayed."""
     src = pyx12.x12file.X12Reader(TextSource(text))
     control = _map("x12.control.00501.xml" if src.icvn == "00501" else "x12.control.00401.xml")
     index = _map_index()
@@ -404,10 +409,10 @@ def _walk(text: str, isa_version: str, errh: _Collector) -> None:
             step = replay[number]
         elif seg_id == "ISA":
             walker.forceWalkCounterToLoopStart("/ISA_LOOP", "/ISA_LOOP/ISA")
-            step = (control.getnodebypath("/ISA_LOOP/ISA"), [])
+            step = (control.getnodebypath("/ISA_LOOP/ISA"), _NOTHING)
         elif seg_id == "GS":
             walker.forceWalkCounterToLoopStart("/ISA_LOOP/GS_LOOP", "/ISA_LOOP/GS_LOOP/GS")
-            step = (control.getnodebypath("/ISA_LOOP/GS_LOOP/GS"), [])
+            step = (control.getnodebypath("/ISA_LOOP/GS_LOOP/GS"), _NOTHING)
         else:
             found, _pop, _push, walk_errors = walker.walk_errors(
                 node, seg, item.seg_count, item.line, item.ls_id
@@ -415,7 +420,9 @@ def _walk(text: str, isa_version: str, errh: _Collector) -> None:
             # as ``apply_walk_errors`` hands them to the handler (``seg_error``)
             step = (
                 found,
-                [(e.map_node, e.err_cde, _clean(e.err_str, e.err_val)) for e in walk_errors],
+                [(e.map_node, e.err_cde, _clean(e.err_str, e.err_val)) for e in walk_errors]
+                if walk_errors
+                else _NOTHING,
             )
         steps.append(step)
         node, reported = step
@@ -467,8 +474,11 @@ def _walk(text: str, isa_version: str, errh: _Collector) -> None:
     src.cleanup()
     errh.segment = None
     errh.handle_errors([*carried, *src.pop_errors()])
-    if replay is None:
+    if replay is None and len(steps) <= _WALK_STEPS_MAX // 10:
         with _lock:
-            if len(_walks) >= _WALKS_MAX:
+            global _walk_steps
+            if _walk_steps + len(steps) > _WALK_STEPS_MAX:
                 _walks.clear()
+                _walk_steps = 0
             _walks[key] = steps
+            _walk_steps += len(steps)

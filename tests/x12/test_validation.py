@@ -234,3 +234,20 @@ def test_a_file_of_another_shape_is_walked_again(old: bytes, new: bytes) -> None
     validation._clean_segments.clear()
     assert validate_835(changed) == findings
     assert validate_835(clean) == before
+
+
+def test_the_kept_walks_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    from app.x12 import validation
+
+    validation._walks.clear()
+    monkeypatch.setattr(validation, "_walk_steps", 0)
+    data = _one_claim("TRACE5", "CLAIM5")
+    segments = data.count(b"~")
+    monkeypatch.setattr(validation, "_WALK_STEPS_MAX", 10 * segments - 10)
+    first = validate_835(data)
+    assert validation._walks == {}  # larger than a tenth of the bound: not kept
+
+    monkeypatch.setattr(validation, "_WALK_STEPS_MAX", 10 * segments)
+    assert validate_835(data) == first
+    assert [len(steps) for steps in validation._walks.values()] == [segments]
+    assert validation._walk_steps == segments
