@@ -158,7 +158,7 @@ def authenticate(
     prefix = keys.parse_prefix(secret.strip())
     if prefix is None:
         return None
-    key = repository.key_by_prefix(session, prefix)
+    key = repository.key_for_authentication(session, prefix)
     if key is None:
         return None
     if not keys.verify_secret(secret.strip(), key.key_hash, pepper or default_pepper()):
@@ -168,7 +168,9 @@ def authenticate(
     now = now or datetime.now(UTC)
     if key.last_used_at is None or now - key.last_used_at >= TOUCH_INTERVAL:
         repository.touch_key(session, key.id, now)
-    return to_actor(key)
+    return Actor(
+        name=key.name, role=Role(key.role), key_id=key.id, practices=frozenset(key.practices)
+    )
 
 
 def actor_for_key_id(session: Session, *, key_id: uuid.UUID | str) -> Actor | None:

@@ -44,7 +44,9 @@ def get_session() -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
-def get_app_settings(request: Request) -> Settings:
+# The cheap dependencies are ``async def``: FastAPI runs a sync one in the thread
+# pool, a hand-over to a thread and back for nothing that could block.
+async def get_app_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
@@ -84,7 +86,7 @@ def require(*roles: Role) -> object:
     """A dependency admitting ``admin`` and the given roles; 403 for any other."""
     names = ", ".join(["admin", *(r.value for r in roles)])
 
-    def check(actor: CurrentUser) -> Actor:
+    async def check(actor: CurrentUser) -> Actor:
         if not actor.allows(roles):
             raise Forbidden(f"this needs one of the roles: {names}")
         return actor

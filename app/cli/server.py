@@ -28,7 +28,15 @@ def serve(
     else:
         load_contracts_folder()
     announce_first_admin_key()
-    uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=workers)
+    # ERA_RECON_LOG_LEVEL is uvicorn's too: above INFO, no access line per request
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=get_settings().log_level.lower(),
+    )
 
 
 def load_contracts_folder() -> None:

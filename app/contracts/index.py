@@ -190,13 +190,18 @@ _current: tuple[frozenset[uuid.UUID], ContractIndex] | None = None
 _current_lock = threading.Lock()
 
 
-def current_index(session: Session) -> ContractIndex:
+def current_index(
+    session: Session, *, fingerprint: frozenset[uuid.UUID] | None = None
+) -> ContractIndex:
     """The index of the current contracts, reused across ingests while the set of
     current versions is unchanged (one small query instead of reading every contract
     and fee row per file). Only a cache: a contract loaded by any process changes the
-    set, and the next ingest reads the index again."""
+    set, and the next ingest reads the index again. ``fingerprint``: that set, when
+    the caller read it already (``repository.current_version_ids`` in the same
+    transaction)."""
     global _current
-    fingerprint = repository.current_version_ids(session)
+    if fingerprint is None:
+        fingerprint = repository.current_version_ids(session)
     cached = _current
     if cached is not None and cached[0] == fingerprint:
         return cached[1]

@@ -526,6 +526,13 @@ def lock_bucket(key: str) -> int:
     return zlib.crc32(key.encode()) % INGEST_LOCK_BUCKETS
 
 
+def _buckets(keys: Iterable[str] | None) -> list[int]:
+    """The lock buckets of ``keys`` in ascending order; every bucket for None."""
+    if keys is None:
+        return list(range(INGEST_LOCK_BUCKETS))
+    return sorted({lock_bucket(key) for key in keys})
+
+
 def lock_for_ingest(session: Session, keys: Iterable[str] | None) -> None:
     """Make ingests that touch the same claims take turns until their transaction
     ends (PostgreSQL). Under READ COMMITTED two files ingested at once do not see each
@@ -537,10 +544,7 @@ def lock_for_ingest(session: Session, keys: Iterable[str] | None) -> None:
     IMMEDIATE``, db/session.py)."""
     if session.get_bind().dialect.name != "postgresql":
         return
-    if keys is None:
-        buckets = list(range(INGEST_LOCK_BUCKETS))
-    else:
-        buckets = sorted({lock_bucket(key) for key in keys})
+    buckets = _buckets(keys)
     if buckets:
         session.execute(
             text(
@@ -557,6 +561,71 @@ def file_by_hash(session: Session, content_hash: str) -> Any | None:
     ).first()
 
 
+@dataclass(slots=True, frozen=True)
+class StoredFile:
+    """A stored file found by its bytes (``file_by_hash``'s row)."""
+
+    id: uuid.UUID
+    practice_keys: list[str]
+
+
+@dataclass(slots=True, frozen=True)
+class IngestStart:
+    """What an ingest reads before anything else, once its locks are held."""
+
+    stored: StoredFile | None  # the file already stored with the same bytes
+    # the current contract versions' ids (``contracts.index.current_index``'s
+    # fingerprint); None where they were not read with the rest
+    contract_versions: frozenset[uuid.UUID] | None
+
+
+_START_LOCK = "SELECT pg_advisory_xact_lock($1, bucket) FROM unnest($2::integer[]) AS bucket"
+_START_HASH = "SELECT id, practice_keys FROM era_files WHERE content_hash = $1"
+_START_VERSIONS = "SELECT id FROM contract_versions WHERE is_current IS true"
+
+
+def begin_ingest(session: Session, keys: Iterable[str] | None, content_hash: str) -> IngestStart:
+    """``lock_for_ingest``, then ``file_by_hash`` and, on PostgreSQL, the current
+    contract versions (``contracts.repository.current_version_ids``): there three
+    statements sent in one psycopg pipeline, one round trip. Each is its own
+    statement, run in order, so under READ COMMITTED the two look-ups see what was
+    committed before the lock was granted, as when they are sent one by one."""
+    dialect = session.get_bind().dialect
+    if dialect.name != "postgresql":
+        lock_for_ingest(session, keys)
+        row = file_by_hash(session, content_hash)
+        stored = None if row is None else StoredFile(row.id, list(row.practice_keys))
+        return IngestStart(stored, None)
+    buckets = _buckets(keys)
+    driver: Any = session.connection().connection.driver_connection
+    try:
+        with (
+            _raw_cursor(driver) as locks,
+            _raw_cursor(driver) as by_hash,
+            _raw_cursor(driver) as versions,
+        ):
+            # the pipeline ends (its one sync, where any error is raised) before the
+            # results are read
+            with driver.pipeline():
+                if buckets:
+                    locks.execute(_START_LOCK, [INGEST_LOCK, buckets])
+                by_hash.execute(_START_HASH, [content_hash])
+                versions.execute(_START_VERSIONS)
+            row = by_hash.fetchone()
+            ids = frozenset(version_id for (version_id,) in versions.fetchall())
+    except dialect.loaded_dbapi.Error as exc:
+        raise DBAPIError.instance(
+            "ingest look-ups (pipeline)", None, exc, dialect.loaded_dbapi.Error, dialect=dialect
+        ) from exc
+    stored = None
+    if row is not None:
+        keys_stored = row[1]
+        if isinstance(keys_stored, str):  # JSON text, where the driver does not load it
+            keys_stored = json.loads(keys_stored)
+        stored = StoredFile(row[0], list(keys_stored or []))
+    return IngestStart(stored, ids)
+
+
 def _among(session: Session, column: Any, values: Sequence[Any]) -> ColumnElement[bool]:
     """``column IN values``; on PostgreSQL as ``column = ANY(array)``: one parameter,
     which the planner hashes or turns into index look-ups. An IN list of separate
@@ -569,6 +638,15 @@ def _among(session: Session, column: Any, values: Sequence[Any]) -> ColumnElemen
             column == any_(bindparam(None, list(values), type_=ARRAY(column.type))),
         )
     return cast(ColumnElement[bool], column.in_(values))
+
+
+_STORED_CLAIMS = (
+    "SELECT 1 AS kind, identity AS value, file_id FROM claim_payments "
+    "WHERE identity = ANY ($1::VARCHAR(64)[]) "
+    "UNION ALL SELECT DISTINCT 2, claim_id, CAST(NULL AS UUID) FROM claim_payments "
+    "WHERE claim_id = ANY ($2::VARCHAR(50)[]) "
+    "AND (status_code = '22' OR reversed_by_id IS NOT NULL)"
+)
 
 
 def stored_claims(
@@ -584,9 +662,31 @@ def stored_claims(
     reversed_ids: set[str] = set()
     unique_ids = sorted(set(claim_ids))
     chunks = max(-(-len(identities) // IN_CHUNK), -(-len(unique_ids) // IN_CHUNK))
+    dialect = session.get_bind().dialect
+    driver: Any = None
+    if dialect.name == "postgresql":
+        driver = session.connection().connection.driver_connection
     for index in range(chunks):
         some_identities = identities[index * IN_CHUNK : (index + 1) * IN_CHUNK]
         some_claim_ids = unique_ids[index * IN_CHUNK : (index + 1) * IN_CHUNK]
+        if driver is not None:
+            # the statement below, as SQLAlchemy compiles it, sent as text: building
+            # and compiling it again cost more than the look-up (one per upload)
+            try:
+                with _raw_cursor(driver) as cursor:
+                    rows = cursor.execute(
+                        _STORED_CLAIMS, [list(some_identities), list(some_claim_ids)]
+                    ).fetchall()
+            except dialect.loaded_dbapi.Error as exc:
+                raise DBAPIError.instance(
+                    _STORED_CLAIMS, None, exc, dialect.loaded_dbapi.Error, dialect=dialect
+                ) from exc
+            for kind, value, file_id in rows:
+                if kind == 1:
+                    found[value] = file_id
+                else:
+                    reversed_ids.add(value)
+            continue
         # kind 1: (identity, file id); kind 2: (CLP01, NULL)
         query = union_all(
             select(

@@ -29,7 +29,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.access.audit import record
+from app.access.audit import entry_row, record
 from app.access.schemas import Actor, Role
 from app.db import models
 from app.db.types import to_cents
@@ -94,10 +94,10 @@ def _finding(
 # ---------------------------------------------------------------------- contracts
 
 
-def _load_contract_index(session: Session) -> Any:
+def _load_contract_index(session: Session, fingerprint: frozenset[uuid.UUID] | None = None) -> Any:
     from app.contracts.index import current_index
 
-    return current_index(session)
+    return current_index(session, fingerprint=fingerprint)
 
 
 def _load_reference() -> Any:
@@ -106,9 +106,10 @@ def _load_reference() -> Any:
     return load_reference()
 
 
-def _pricer(session: Session) -> Pricer:
-    """Contracts and reference data for one unit of work."""
-    return Pricer(_load_contract_index(session), _load_reference())
+def _pricer(session: Session, contract_versions: frozenset[uuid.UUID] | None = None) -> Pricer:
+    """Contracts and reference data for one unit of work (``contract_versions``: the
+    current versions' ids, when already read in it)."""
+    return Pricer(_load_contract_index(session, contract_versions), _load_reference())
 
 
 # ------------------------------------------------------------------------- ingest
@@ -178,6 +179,7 @@ class _FileIngest:
         self._file_row: dict[str, Any] | None = None
         self.file_values: dict[str, Any] = {}  # the row's final values (``finish``)
         self.final_written = False
+        self.audit_written = False  # the ingest's audit entry went with the rows
         # claim payments (ids) of this file whose results a reversal in it made
         # not disputable
         self.reversed_claims: set[uuid.UUID] = set()
@@ -349,7 +351,27 @@ class _FileIngest:
                     table.extend(more)
         for (model, _), table in zip(prepare.BATCH_TABLES, tables or [], strict=False):
             self.writer.insert_prepared(model, table)
+        if self.final_written:
+            # the whole file was this batch: its audit entry goes in the same round
+            # trip (inside the savepoint, so undone with the rows)
+            self.writer.insert(models.AuditEntry, [self.audit_entry()])
+            self.audit_written = True
         self._to_link = new
+
+    def audit_entry(self) -> dict[str, Any]:
+        """The ``files.ingest`` audit entry of the stored file: ids and counts."""
+        return entry_row(
+            actor=self.actor,
+            action="files.ingest",
+            object_type="era_file",
+            object_id=str(self.file_id),
+            details={
+                "claims": self.claims,
+                "duplicates": self.duplicates,
+                "lines": self.lines,
+                "remittances": sum(1 for s in self.states if s.inserted and s.row is not None),
+            },
+        )
 
     def _link(self) -> None:
         if self._to_link is None:
@@ -650,15 +672,16 @@ def ingest_file(
     # files touching the same claims take turns, so reversals and duplicates see
     # what was stored before them
     keys, parsed = _pre_read(data)
-    repository.lock_for_ingest(session, keys)
+    # the locks, the look-up by bytes and the current contracts: one round trip
+    start = repository.begin_ingest(session, keys, content_hash)
     pricer: Pricer | None = None
     for attempt in (1, 2):
-        stored = repository.file_by_hash(session, content_hash)
+        stored = start.stored if attempt == 1 else repository.file_by_hash(session, content_hash)
         if stored is not None:
             if actor.is_scoped and not set(stored.practice_keys) <= actor.practices:
                 raise Forbidden("this key may not upload this file's practices")
             return _duplicate(session, filename=filename, original_id=stored.id, actor=actor)
-        pricer = pricer or _pricer(session)
+        pricer = pricer or _pricer(session, start.contract_versions)
         ingest = _FileIngest(
             session, actor=actor, pricer=pricer, validate_inline_lines=validate_inline_lines
         )
@@ -683,19 +706,8 @@ def ingest_file(
             logger.info("ingest lost a race with a concurrent upload; retrying")
             continue
         summary = ingest.summary(filename)
-        record(
-            session,
-            actor=actor,
-            action="files.ingest",
-            object_type="era_file",
-            object_id=summary.id,
-            details={
-                "claims": ingest.claims,
-                "duplicates": ingest.duplicates,
-                "lines": ingest.lines,
-                "remittances": len(summary.remittances),
-            },
-        )
+        if not ingest.audit_written:  # a file of several batches
+            session.add(models.AuditEntry(**ingest.audit_entry()))
         logger.info(
             "stored file %s: %d claim payments (%d duplicates), %d lines",
             summary.id,

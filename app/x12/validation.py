@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from collections.abc import Sequence
 from typing import Any
 
 import pyx12.errors
@@ -29,7 +30,7 @@ import pyx12.map_index
 import pyx12.params
 import pyx12.x12file
 from pyx12.map_if._segment import apply_segment_errors
-from pyx12.map_walker import apply_walk_errors, walk_tree
+from pyx12.map_walker import walk_tree
 
 from app.x12.errors import X12Rejected
 from app.x12.schemas import Finding
@@ -264,53 +265,188 @@ def validate_835(data: bytes) -> list[Finding]:
     return collector.findings
 
 
+# Map walks, by the file's shape. pyx12's walk (``walk_tree.walk_errors``: which map
+# node each segment is, loop counts, required, unused and repeated segments and
+# loops) reads nothing of a segment but its id and the qualifier that tells its map
+# nodes apart (``segment_if.is_match``: element 01, 01-1, ENT02 or HL03, where the
+# map gives codes), and it starts afresh for every file. So two files whose segments
+# have the same ids and qualifiers in the same order, under the same maps, walk to
+# the same nodes with the same complaints. A walk is kept as, per segment, its node
+# and what it reported — messages made of map names, segment ids and counts (the
+# one that quotes a segment, "not found", is reported as a fixed sentence: ``_clean``),
+# never a value of the file — under a digest of the shape, and replayed for the next
+# file of that shape. The element checks (``_check_segment``) and the reader's own
+# findings (counts, control numbers) run for every file either way.
+# bounded by the segments kept (about 100 bytes each; a one-claim file has ~35): a
+# file of more than a tenth of it is walked every time
+_WALK_STEPS_MAX = 200_000
+_walk_steps = 0
+# per segment: the node the walk reached (None: not found), and the findings it
+# reported there as (node whose loop they are located in or None, code, message)
+_WalkStep = tuple[Any, Sequence[tuple[Any, str, str]]]
+_NOTHING: tuple[tuple[Any, str, str], ...] = ()
+_walks: dict[bytes, list[_WalkStep]] = {}
+_match_elements: dict[int, dict[str, tuple[int, ...]]] = {}
+
+
+def _elements_of(map_root: Any) -> dict[str, tuple[int, ...]]:
+    """Per segment id, the elements whose value ``is_match`` reads (at element
+    01, or its first component 01-1, ...) on any node of the map."""
+    found = _match_elements.get(id(map_root))
+    if found is None:
+        elements: dict[str, set[int]] = {}
+        for node in map_root.loop_segment_iterator():
+            if not node.is_segment():
+                continue
+            key = node._resolve_unique_key_field(node.id, with_qual=False)
+            known = elements.setdefault(node.id, set())
+            if key is not None:
+                known.add(key[1])
+        found = {seg_id: tuple(sorted(known)) for seg_id, known in elements.items()}
+        with _lock:
+            _match_elements[id(map_root)] = found
+    return found
+
+
+def _shape_key(maps: list[Any], read: list[_Read]) -> bytes:
+    """The digest of what the walk of these segments under these maps depends on:
+    per segment its id and every component of the elements ``is_match`` reads
+    (more than it reads — a whole element for its first component — never less)."""
+    elements: dict[str, set[int]] = {}
+    for map_root in maps:
+        for seg_id, some in _elements_of(map_root).items():
+            elements.setdefault(seg_id, set()).update(some)
+    ordered = {seg_id: sorted(some) for seg_id, some in elements.items() if some}
+    shape: list[tuple[Any, ...]] = []
+    for item in read:
+        wanted = ordered.get(item.seg_id)
+        if not wanted:
+            shape.append((item.seg_id,))
+            continue
+        composites = item.seg.elements
+        shape.append(
+            (
+                item.seg_id,
+                *(
+                    tuple(e.value for e in composites[i - 1].elements)
+                    if i <= len(composites)
+                    else None
+                    for i in wanted
+                ),
+            )
+        )
+    names = [getattr(map_root, "id", None) for map_root in maps]
+    digest = hashlib.blake2b(repr((names, [id(m) for m in maps], shape)).encode(), digest_size=16)
+    return digest.digest()
+
+
+class _Read:
+    """One segment as the reader gave it, with what the reader knew then."""
+
+    __slots__ = ("errors", "line", "ls_id", "seg", "seg_count", "seg_id")
+
+    def __init__(self, seg: Any, src: Any) -> None:
+        self.seg = seg
+        self.seg_id: str = seg.get_seg_id()
+        self.seg_count = src.get_seg_count()
+        self.line = src.get_cur_line()
+        self.ls_id = src.get_ls_id()
+        self.errors = src.pop_errors()  # what reading this segment found
+
+
+def _group_map(index: Any, icvn: str | None, isa_version: str, seg: Any) -> tuple[Any, bool]:
+    """The map file of a GS (and whether it is pyx12's fallback, the 835's)."""
+    wanted = index.get_filename(icvn, seg.get_value("GS08"), seg.get_value("GS01"))
+    if wanted is not None:
+        return wanted, False
+    fallback = _FALLBACK_835.get(icvn or isa_version, "005010X221A1")
+    return index.get_filename(icvn, fallback, "HP"), True
+
+
 def _walk(text: str, isa_version: str, errh: _Collector) -> None:
-    """``pyx12.x12n_document.x12n_document`` without its outputs, with cached maps."""
+    """``pyx12.x12n_document.x12n_document`` without its outputs, with cached maps:
+    the file is read first (what the reader finds is kept with each segment, and
+    reported where it was), then walked, or the walk of its shape replayed."""
     src = pyx12.x12file.X12Reader(TextSource(text))
     control = _map("x12.control.00501.xml" if src.icvn == "00501" else "x12.control.00401.xml")
     index = _map_index()
-    node: Any = control.getnodebypath("/ISA_LOOP/ISA")
-    walker = walk_tree()
+    read: list[_Read] = []
+    maps: list[Any] = [control]
+    stopped: Exception | None = None
     icvn: str | None = None
+    try:
+        for seg in src:
+            item = _Read(seg, src)
+            read.append(item)
+            if item.seg_id == "ISA":
+                icvn = seg.get_value("ISA12")
+            elif item.seg_id == "GS":
+                # the reader checks 837 LX counts for what follows an 837's GS
+                wanted, _fallback = _group_map(index, icvn, isa_version, seg)
+                if wanted is not None:
+                    group_map = _map(wanted)
+                    maps.append(group_map)
+                    src.check_837_lx = group_map.id == "837"
+    except Exception as exc:  # reported after the segments read before it, as it was
+        stopped = exc
+    key = _shape_key(maps, read)
+    replay = _walks.get(key) if stopped is None else None
+    steps: list[_WalkStep] = []
+    node: Any = control.getnodebypath("/ISA_LOOP/ISA")
+    walker: Any = walk_tree() if replay is None else None
+    icvn = None
     map_file: str | None = None
     cur_map: Any = None
-    for seg in src:
+    carried: list[Any] = []  # the reader's findings of a segment the walk lost
+    for number, item in enumerate(read):
+        seg, seg_id = item.seg, item.seg_id
         errh.number += 1
-        seg_id = seg.get_seg_id()
         errh.segment = seg_id
         if seg_id in ("ISA", "IEA", "GS", "GE", "ST"):
             errh.loop = None
         orig_node = node
-        if seg_id == "ISA":
-            node = control.getnodebypath("/ISA_LOOP/ISA")
+        if replay is not None:
+            step = replay[number]
+        elif seg_id == "ISA":
             walker.forceWalkCounterToLoopStart("/ISA_LOOP", "/ISA_LOOP/ISA")
+            step = (control.getnodebypath("/ISA_LOOP/ISA"), _NOTHING)
         elif seg_id == "GS":
-            node = control.getnodebypath("/ISA_LOOP/GS_LOOP/GS")
             walker.forceWalkCounterToLoopStart("/ISA_LOOP/GS_LOOP", "/ISA_LOOP/GS_LOOP/GS")
+            step = (control.getnodebypath("/ISA_LOOP/GS_LOOP/GS"), _NOTHING)
         else:
-            node, _pop, _push, walk_errors = walker.walk_errors(
-                node, seg, src.get_seg_count(), src.get_cur_line(), src.get_ls_id()
+            found, _pop, _push, walk_errors = walker.walk_errors(
+                node, seg, item.seg_count, item.line, item.ls_id
             )
-            apply_walk_errors(errh, walk_errors)
+            # as ``apply_walk_errors`` hands them to the handler (``seg_error``)
+            step = (
+                found,
+                [(e.map_node, e.err_cde, _clean(e.err_str, e.err_val)) for e in walk_errors]
+                if walk_errors
+                else _NOTHING,
+            )
+        steps.append(step)
+        node, reported = step
+        for located, code, message in reported:
+            if located is not None:
+                errh.add_seg(located, None, 0, 0, None)
+            errh.add(message, f"pyx12-seg-{code}")
         if node is None:
             node = orig_node
+            carried.extend(item.errors)
             continue
+        errors, carried = [*carried, *item.errors], []
         if seg_id == "ISA":
-            errh.add_isa_loop(seg, src)
+            errh.add_isa_loop(seg, None)
             icvn = seg.get_value("ISA12")
-            errh.handle_errors(src.pop_errors())
+            errh.handle_errors(errors)
         elif seg_id == "IEA":
-            errh.handle_errors(src.pop_errors())
+            errh.handle_errors(errors)
         elif seg_id == "GS":
-            fic = seg.get_value("GS01")
-            vriic = seg.get_value("GS08")
-            wanted = index.get_filename(icvn, vriic, fic)
-            if wanted is None:
-                fallback = _FALLBACK_835.get(icvn or isa_version, "005010X221A1")
-                wanted = index.get_filename(icvn, fallback, "HP")
+            wanted, fallback = _group_map(index, icvn, isa_version, seg)
+            if fallback:
                 errh.add(
                     f"no implementation guide for GS01/GS08 of this group; validated as "
-                    f"an 835 ({fallback})",
+                    f"an 835 ({_FALLBACK_835.get(icvn or isa_version, '005010X221A1')})",
                     "pyx12-map",
                     element="GS08",
                 )
@@ -319,24 +455,30 @@ def _walk(text: str, isa_version: str, errh: _Collector) -> None:
             if wanted != map_file:
                 map_file = wanted
                 cur_map = _map(wanted)
-                src.check_837_lx = cur_map.id == "837"
             node = cur_map.getnodebypath("/ISA_LOOP/GS_LOOP/GS")
-            errh.add_gs_loop(seg, src)
-            errh.handle_errors(src.pop_errors())
-        elif seg_id == "GE":
-            errh.handle_errors(src.pop_errors())
-        elif seg_id == "ST":
-            errh.add_st_loop(seg, src)
-            errh.handle_errors(src.pop_errors())
-        elif seg_id == "SE":
-            errh.handle_errors(src.pop_errors())
+            errh.add_gs_loop(seg, None)
+            errh.handle_errors(errors)
+        elif seg_id in ("GE", "ST", "SE"):
+            if seg_id == "ST":
+                errh.add_st_loop(seg, None)
+            errh.handle_errors(errors)
         else:
-            errh.add_seg(node, seg, src.get_seg_count(), src.get_cur_line(), src.get_ls_id())
-            errh.handle_errors(src.pop_errors())
+            errh.add_seg(node, seg, item.seg_count, item.line, item.ls_id)
+            errh.handle_errors(errors)
         if seg_id in _ENVELOPE:
             apply_segment_errors(node, seg, errh)
         else:
             _check_segment(node, seg, errh)
+    if stopped is not None:
+        raise stopped
     src.cleanup()
     errh.segment = None
-    errh.handle_errors(src.pop_errors())
+    errh.handle_errors([*carried, *src.pop_errors()])
+    if replay is None and len(steps) <= _WALK_STEPS_MAX // 10:
+        with _lock:
+            global _walk_steps
+            if _walk_steps + len(steps) > _WALK_STEPS_MAX:
+                _walks.clear()
+                _walk_steps = 0
+            _walks[key] = steps
+            _walk_steps += len(steps)

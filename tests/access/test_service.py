@@ -238,3 +238,34 @@ def test_cli_actor_has_no_idempotency(session):
     _remember(session, CLI_ACTOR)
     assert _recall(session, CLI_ACTOR) is None
     assert session.scalar(select(IdempotencyRecord.id)) is None
+
+
+def test_the_key_look_up_reads_what_the_orm_reads(session):
+    # authenticate reads the key as a row (on PostgreSQL through a raw pipelined
+    # cursor): the same values as the ORM object
+    from app.access import repository
+
+    key, _secret = service.create_key(
+        session, role=Role.POSTER, name="poster", practices=["1326048597"]
+    )
+    used = datetime(2026, 11, 1, 12, 30, tzinfo=UTC)
+    repository.touch_key(session, key.id, used)
+    session.flush()
+    session.expire_all()
+    stored = repository.key_by_prefix(session, key.prefix)
+    assert stored is not None
+
+    row = repository.key_for_authentication(session, key.prefix)
+
+    assert row == (
+        stored.id,
+        "poster",
+        "poster",
+        stored.key_hash,
+        ["1326048597"],
+        None,
+        used,
+    )
+    assert row.last_used_at is not None
+    assert row.last_used_at.utcoffset() == timedelta(0)
+    assert repository.key_for_authentication(session, "0" * 12) is None

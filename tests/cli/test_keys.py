@@ -133,6 +133,19 @@ def test_serve_on_an_empty_database_prints_an_admin_key_once(connection, session
     assert session.execute(text("SELECT count(*) FROM api_keys")).scalar() == 1
 
 
+def test_serve_hands_the_log_level_to_uvicorn(connection, no_server, monkeypatch):
+    from app.config import get_settings
+
+    monkeypatch.setenv("ERA_RECON_LOG_LEVEL", "WARNING")
+    get_settings.cache_clear()
+    try:
+        result = _run("serve")
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    assert no_server[0]["log_level"] == "warning"
+
+
 def test_serve_with_keys_creates_none(connection, session, no_server):
     _run("keys", "create", "--role", "finance")
     result = _run("serve")

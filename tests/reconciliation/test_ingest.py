@@ -182,6 +182,40 @@ def test_a_rejected_file_stores_nothing(
     assert row_counts(session) == before
 
 
+@pytest.mark.parametrize("batch_claims", [500, 1], ids=["one batch", "a batch per claim"])
+def test_each_stored_file_is_audited_once_with_its_counts(
+    session: Session,
+    contract: None,
+    ingest: Ingest,
+    monkeypatch: pytest.MonkeyPatch,
+    batch_claims: int,
+) -> None:
+    # a one-batch file writes its audit entry with its rows (one round trip), a
+    # larger one through the session at the end: the same entry either way
+    monkeypatch.setattr(service, "BATCH_CLAIMS", batch_claims)
+    actor = Actor(name="clearinghouse", role=Role.CLEARINGHOUSE, key_id=uuid.uuid4())
+    data = era([e2(), e2(claim_id="E3"), e2()], trace="T-AUDIT")
+
+    answer = ingest(data, actor=actor)
+
+    entries = session.scalars(
+        select(models.AuditEntry).where(models.AuditEntry.action == "files.ingest")
+    ).all()
+    assert [
+        (e.actor_key_id, e.actor_name, e.object_type, e.object_id, e.details) for e in entries
+    ] == [
+        (
+            actor.key_id,
+            "clearinghouse",
+            "era_file",
+            answer.file_id,
+            {"claims": 3, "duplicates": 1, "lines": 6, "remittances": 1},
+        )
+    ]
+    assert entries[0].at is not None
+    assert entries[0].id is not None
+
+
 def test_rejection_inside_a_session_keeps_earlier_files(
     session: Session, contract: None, examples: Path, ingest: Ingest
 ) -> None:
@@ -290,6 +324,28 @@ def test_plb_only_file_is_a_duplicate_by_payer_and_trace(
         assert row_counts(session)["provider_adjustments"] == 2
 
 
+def test_the_stored_claims_look_up(session: Session, contract: None, ingest: Ingest) -> None:
+    # per identity the file that holds it; and the CLP01s with a reversal stored
+    # (a CLP02 22, or a payment reversed since)
+    plain = ingest(era([e2(claim_id="PLAIN")], trace="T-PLAIN"))
+    ingest(era([e2(claim_id="REV")], trace="T-REV1"))
+    ingest(era([e2(claim_id="REV", status="22", sign=-1)], trace="T-REV2", payment_date="20260620"))
+    identities = dict(
+        session.execute(
+            select(models.ClaimPayment.claim_id, models.ClaimPayment.identity).where(
+                models.ClaimPayment.claim_id == "PLAIN"
+            )
+        ).all()
+    )
+
+    found, reversed_ids = repository.stored_claims(
+        session, [identities["PLAIN"], "no|such|claim"], ["PLAIN", "REV", "OTHER"]
+    )
+
+    assert {key: str(value) for key, value in found.items()} == {identities["PLAIN"]: plain.file_id}
+    assert reversed_ids == {"REV"}
+
+
 def test_a_lost_race_on_the_same_bytes_answers_duplicate(
     session: Session, ingest: Ingest, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -297,17 +353,25 @@ def test_a_lost_race_on_the_same_bytes_answers_duplicate(
     first = ingest(data)
     # the other upload's rows appear between our look-ups (its bytes, its claims) and
     # our insert: the insert fails on the unique hash, and the second look sees them
+    real_start = repository.begin_ingest
     real = repository.file_by_hash
     real_claims = repository.stored_claims
     calls: list[str] = []
 
+    def racing_start(session: Session, keys, content_hash: str):  # type: ignore[no-untyped-def]
+        calls.append(content_hash)
+        start = real_start(session, keys, content_hash)
+        assert start.stored is not None  # stored: the race hides it
+        return repository.IngestStart(None, start.contract_versions)
+
     def racing(session: Session, content_hash: str):  # type: ignore[no-untyped-def]
         calls.append(content_hash)
-        return None if len(calls) == 1 else real(session, content_hash)
+        return real(session, content_hash)
 
     def racing_claims(session: Session, *args):  # type: ignore[no-untyped-def]
         return ({}, set()) if len(calls) == 1 else real_claims(session, *args)
 
+    monkeypatch.setattr(repository, "begin_ingest", racing_start)
     monkeypatch.setattr(repository, "file_by_hash", racing)
     monkeypatch.setattr(repository, "stored_claims", racing_claims)
     before = row_counts(session)
@@ -317,6 +381,11 @@ def test_a_lost_race_on_the_same_bytes_answers_duplicate(
     assert len(calls) == 2
     assert (again.status, again.file_id) == ("duplicate", first.file_id)
     assert row_counts(session) == before
+    # the lost attempt's audit entry went with its rows: undone with them
+    audited = session.scalars(
+        select(models.AuditEntry.action).where(models.AuditEntry.action.like("files.ingest%"))
+    ).all()
+    assert sorted(audited) == ["files.ingest", "files.ingest_duplicate"]
 
 
 # ----------------------------------------------------------------- practice scope

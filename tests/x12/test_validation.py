@@ -11,6 +11,7 @@ from app.x12.errors import X12Rejected
 from app.x12.reader import parse_835
 from app.x12.schemas import Finding
 from app.x12.validation import validate_835
+from benchmarks.gen835 import generate_835
 from tests.support import FIXTURES, SHARED, shared_path
 
 CORPUS = sorted(
@@ -143,12 +144,16 @@ def test_findings_do_not_depend_on_the_files_validated_before() -> None:
     datas = [shared_path("corpus", "835", name).read_bytes() for name in names]
     datas.append((FIXTURES / "era" / "clean-5010.835").read_bytes())
     validation._clean_segments.clear()
+    validation._walks.clear()
     first = [validate_835(data) for data in datas]
     assert validation._clean_segments  # the clean segments were remembered
     assert all(len(digest) == 16 for _node, digest in validation._clean_segments)
+    assert len(validation._walks) == len(datas)  # and each file's walk, by its shape
+    assert all(len(digest) == 16 for digest in validation._walks)
     again = [validate_835(data) for data in reversed(datas)]
     assert again == list(reversed(first))
     validation._clean_segments.clear()
+    validation._walks.clear()
     assert [validate_835(data) for data in reversed(datas)] == again
 
 
@@ -161,3 +166,88 @@ def test_a_fault_in_a_segment_seen_clean_elsewhere_is_still_found() -> None:
     faulty = (text[:start] + "X" * 70 + text[start:]).encode()
     codes = {(f.code, f.segment) for f in validate_835(faulty)}
     assert ("pyx12-ele-5", "N1") in codes
+
+
+class _NoWalk:
+    """Stands in for pyx12's map walker where a walk must be replayed."""
+
+    def __init__(self) -> None:
+        raise AssertionError("the map was walked again")
+
+
+def _one_claim(trace: str, claim: str) -> bytes:
+    template = generate_835(1, trace_number="TRACE00000000")
+    return template.replace(b"TRACE00000000", trace.encode()).replace(
+        b"CLP*PA000001*", f"CLP*{claim}*".encode()
+    )
+
+
+def test_a_walk_is_replayed_for_a_file_of_the_same_shape(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # the map walk reads only segment ids and qualifiers: another file with the same
+    # ones in the same order (other trace, claim, amounts) is not walked again, its
+    # walk's findings are reported the same, and its element checks still run
+    from app.x12 import validation
+
+    validation._walks.clear()
+    first = validate_835(_one_claim("TRACE1", "CLAIM1"))
+    assert [(f.code, f.segment, f.loop) for f in first] == [("pyx12-seg-3", "N1", "1000A")]
+    monkeypatch.setattr(validation, "walk_tree", _NoWalk)
+
+    assert validate_835(_one_claim("TRACE2", "CLAIM2")) == first
+    faulty = _one_claim("TRACE3", "X" * 60)  # CLP01 longer than the guide allows
+    replayed = validate_835(faulty)
+    assert [(f.code, f.segment, f.element) for f in replayed] == [
+        ("pyx12-seg-3", "N1", None),
+        ("pyx12-ele-5", "CLP", "CLP01"),
+    ]
+    monkeypatch.undo()
+    validation._walks.clear()
+    validation._clean_segments.clear()
+    assert validate_835(faulty) == replayed  # walked afresh: the same findings
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        (b"N1*PE*", b"N1*ZZ*"),  # a qualifier no map node takes
+        (b"CAS*CO*", b"CAS*XY*"),
+        (b"CLP*CLAIM4*", b"NM1*QC*1*DOE~\nCLP*CLAIM4*"),  # a segment out of place
+    ],
+    ids=["payee qualifier", "CAS group", "out of place"],
+)
+def test_a_file_of_another_shape_is_walked_again(old: bytes, new: bytes) -> None:
+    from app.x12 import validation
+
+    validation._walks.clear()
+    clean = _one_claim("TRACE4", "CLAIM4")
+    before = validate_835(clean)
+    changed = clean.replace(old, new, 1)
+    assert changed != clean
+
+    findings = validate_835(changed)
+
+    assert len(validation._walks) == 2  # walked, not replayed: a shape of its own
+    assert {f.code for f in findings} - {f.code for f in before}  # the map's complaint
+    validation._walks.clear()
+    validation._clean_segments.clear()
+    assert validate_835(changed) == findings
+    assert validate_835(clean) == before
+
+
+def test_the_kept_walks_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    from app.x12 import validation
+
+    validation._walks.clear()
+    monkeypatch.setattr(validation, "_walk_steps", 0)
+    data = _one_claim("TRACE5", "CLAIM5")
+    segments = data.count(b"~")
+    monkeypatch.setattr(validation, "_WALK_STEPS_MAX", 10 * segments - 10)
+    first = validate_835(data)
+    assert validation._walks == {}  # larger than a tenth of the bound: not kept
+
+    monkeypatch.setattr(validation, "_WALK_STEPS_MAX", 10 * segments)
+    assert validate_835(data) == first
+    assert [len(steps) for steps in validation._walks.values()] == [segments]
+    assert validation._walk_steps == segments
