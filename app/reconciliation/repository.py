@@ -586,7 +586,7 @@ _START_VERSIONS = "SELECT id FROM contract_versions WHERE is_current IS true"
 
 def begin_ingest(session: Session, keys: Iterable[str] | None, content_hash: str) -> IngestStart:
     """``lock_for_ingest``, then ``file_by_hash`` and, on PostgreSQL, the current
-    contract versions (``contracts.repository.current_version_ids``): there three
+    contract versions (``contracts.repository.current_version_ids``): these three
     statements sent in one psycopg pipeline, one round trip. Each is its own
     statement, run in order, so under READ COMMITTED the two look-ups see what was
     committed before the lock was granted, as when they are sent one by one."""
