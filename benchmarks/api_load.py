@@ -35,6 +35,9 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -195,6 +198,44 @@ def _percentile(values: list[float], p: float) -> float:
     return ordered[index]
 
 
+@dataclass
+class BenchDatabase:
+    """A throw-away PostgreSQL database made ready for uploads: its name, the
+    environment that points era-recon at it, and a clearinghouse key's secret."""
+
+    name: str
+    env: dict[str, str]
+    secret: str
+
+
+@contextmanager
+def bench_database(prefix: str, key_name: str) -> Iterator[BenchDatabase]:
+    """Create the database, migrate it, load the sample contracts and make a
+    clearinghouse key (``era-recon`` commands, as a user would); drop it after."""
+    name = f"{prefix}_{os.getpid()}_{int(time.time())}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "DATABASE_URL": f"{url}/{name}",
+        "ERA_RECON_CONTRACTS": str(ROOT / "contracts"),
+        "ERA_RECON_SECRET_KEY": "api-load-benchmark",
+        "ERA_RECON_LOG_LEVEL": "WARNING",
+    }
+    try:
+        _era_recon(env, "db", "upgrade")
+        _era_recon(env, "contracts", "load", str(ROOT / "contracts"))
+        created = _era_recon(
+            env, "keys", "create", "--role", "clearinghouse", "--name", key_name, "--json"
+        )
+        yield BenchDatabase(name, env, json.loads(created)["key"])
+    finally:
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", type=int, default=4)
@@ -208,25 +249,14 @@ def main() -> int:
     )
     args = parser.parse_args()
 
-    name = f"{args.db_prefix}_{os.getpid()}_{int(time.time())}"
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "DATABASE_URL": f"{url}/{name}",
-        "ERA_RECON_CONTRACTS": str(ROOT / "contracts"),
-        "ERA_RECON_SECRET_KEY": "api-load-benchmark",
-        "ERA_RECON_LOG_LEVEL": "WARNING",
-    }
+    with bench_database(args.db_prefix, "load") as database:
+        return _run(args, database)
+
+
+def _run(args: argparse.Namespace, database: BenchDatabase) -> int:
+    name, env, secret = database.name, database.env, database.secret
     server: subprocess.Popen[bytes] | None = None
     try:
-        _era_recon(env, "db", "upgrade")
-        _era_recon(env, "contracts", "load", str(ROOT / "contracts"))
-        secret = json.loads(
-            _era_recon(env, "keys", "create", "--role", "clearinghouse", "--name", "load", "--json")
-        )["key"]
         port = _free_port()
         server = subprocess.Popen(
             [*ERA_RECON, "serve", "--host", "127.0.0.1"]
@@ -326,8 +356,6 @@ def main() -> int:
             except subprocess.TimeoutExpired:
                 os.killpg(server.pid, signal.SIGKILL)
                 server.wait(10)
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 if __name__ == "__main__":

@@ -18,20 +18,17 @@ keys, counts) so a change that alters the answer shows.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
 from pathlib import Path
-
-import psycopg
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT))
 
-from api_load import PG_ADMIN_URL, Files, _backend_pids, _cpu_seconds, _era_recon  # noqa: E402
+from api_load import Files, _backend_pids, _cpu_seconds, bench_database  # noqa: E402
 
 
 def main() -> int:
@@ -51,24 +48,8 @@ def main() -> int:
     )
     args = parser.parse_args()
 
-    name = f"{args.db_prefix}_{os.getpid()}_{int(time.time())}"
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "DATABASE_URL": f"{url}/{name}",
-        "ERA_RECON_CONTRACTS": str(ROOT / "contracts"),
-        "ERA_RECON_SECRET_KEY": "api-load-benchmark",
-        "ERA_RECON_LOG_LEVEL": "WARNING",
-    }
-    try:
-        _era_recon(env, "db", "upgrade")
-        _era_recon(env, "contracts", "load", str(ROOT / "contracts"))
-        secret = json.loads(
-            _era_recon(env, "keys", "create", "--role", "clearinghouse", "--name", "cpu", "--json")
-        )["key"]
+    with bench_database(args.db_prefix, "cpu") as database:
+        name, env, secret = database.name, database.env, database.secret
         os.environ.update({k: env[k] for k in ("DATABASE_URL", "ERA_RECON_SECRET_KEY")})
         os.environ["ERA_RECON_LOG_LEVEL"] = "WARNING"
         from starlette.testclient import TestClient
@@ -108,9 +89,6 @@ def main() -> int:
             f"wall ms {wall * 1000 / args.files:.2f}; load average {os.getloadavg()[0]:.2f}"
         )
         return 0
-    finally:
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 if __name__ == "__main__":

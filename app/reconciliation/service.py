@@ -1064,35 +1064,6 @@ def reprice(
     return report
 
 
-_COMPARED = (
-    "contract_version_id",
-    "contract_id",
-    "packet_payer_id",
-    "packet_payer_name",
-    "service_date",
-    "procedure_code",
-    "modifiers",
-    "units",
-    "base_amount",
-    "bundled_into",
-    "bilateral_percent",
-    "mpr_rank",
-    "mpr_percent",
-    "amount_before_mpr",
-    "expected_amount",
-    "actual_amount",
-    "variance_amount",
-    "category",
-    "disputable",
-    "payer_reduction_percent",
-    "clause",
-    "explanation",
-    "carc",
-    "rarc",
-    "dispute_deadline",
-)
-
-
 _MONEY = frozenset(
     {"base_amount", "amount_before_mpr", "expected_amount", "actual_amount", "variance_amount"}
 )
@@ -1155,7 +1126,8 @@ def _reprice_claims(
                 payer_name=remittance.payer_name,
                 payment_date=row.payment_date,
             )
-            if all(_same(name, getattr(row, name), values[name]) for name in _COMPARED):
+            priced = prepare.PRICED_COLUMNS  # every priced column, old against new
+            if all(_same(name, getattr(row, name), values[name]) for name in priced):
                 report.unchanged += 1
                 continue
             values.update(id=row.id, priced_at=now)
