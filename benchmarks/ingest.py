@@ -164,17 +164,18 @@ def _child(python: Path | str, *args: str, env: dict[str, str] | None = None) ->
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
-def _fresh_postgres() -> tuple[str, str]:
+def fresh_postgres(prefix: str = "erarecon_bench_") -> tuple[str, str]:
+    """A new empty database: its name and its SQLAlchemy URL."""
     import psycopg
 
-    name = f"erarecon_bench_{os.getpid()}_{int(time.time())}"
+    name = f"{prefix}{os.getpid()}_{int(time.time() * 1000)}"
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
     return name, f"{base}/{name}"
 
 
-def _drop_postgres(name: str) -> None:
+def drop_postgres(name: str) -> None:
     import psycopg
 
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
@@ -234,14 +235,14 @@ def main() -> None:
     sqlite_url = f"sqlite:///{workdir / 'bench.db'}"
     measure("era-recon-sqlite", lambda: _child(sys.executable, "era-recon", str(path), sqlite_url))
     if not wanted or "era-recon-postgresql" in wanted:
-        name, pg_url = _fresh_postgres()
+        name, pg_url = fresh_postgres()
         try:
             measure(
                 "era-recon-postgresql",
                 lambda: _child(sys.executable, "era-recon", str(path), pg_url),
             )
         finally:
-            _drop_postgres(name)
+            drop_postgres(name)
 
     total_lines = args.claims * args.lines_per_claim
     context = results.get("pyx12 X12ContextReader")

@@ -42,8 +42,8 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
 
-PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN", "postgresql://root@127.0.0.1:5432/postgres")
-SUMMIT_PAYER_ID = "71412"
+from ingest import SUMMIT_PAYER_ID, drop_postgres, fresh_postgres  # noqa: E402
+
 TICK = os.sysconf("SC_CLK_TCK")
 
 
@@ -109,7 +109,6 @@ def _own_cpu() -> tuple[float, float]:
 
 
 def one_run(path: Path, statements: list[str], prefix: str) -> dict[str, float]:
-    import psycopg
     from sqlalchemy import event, text
 
     from app.access.schemas import CLI_ACTOR
@@ -118,11 +117,7 @@ def one_run(path: Path, statements: list[str], prefix: str) -> dict[str, float]:
     from app.db.migrate import upgrade
     from app.reconciliation.service import ingest_file
 
-    name = f"{prefix}pgcpu_{os.getpid()}_{int(time.time() * 1000)}"
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
-    url = f"{base}/{name}"
+    name, url = fresh_postgres(f"{prefix}pgcpu_")
     try:
         upgrade(url)
         engine = db_session.configure(url)
@@ -173,8 +168,7 @@ def one_run(path: Path, statements: list[str], prefix: str) -> dict[str, float]:
         if db_session._engine is not None:
             db_session.get_engine().dispose()
             db_session._engine = None
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        drop_postgres(name)
 
 
 def main() -> int:
