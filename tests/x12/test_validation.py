@@ -6,6 +6,8 @@ import logging
 import re
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from app.x12.errors import X12Rejected
 from app.x12.reader import parse_835
@@ -251,3 +253,60 @@ def test_the_kept_walks_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     assert validate_835(data) == first
     assert [len(steps) for steps in validation._walks.values()] == [segments]
     assert validation._walk_steps == segments
+
+
+# --- a replayed walk is the walk: files that differ only in element values ----------
+
+_VALUE_BASES = [
+    (FIXTURES / "era" / f"{name}.835").read_bytes()
+    for name in ("clean-5010", "reversal", "svc06-svc07", "plb-only")
+]
+_ENVELOPE = (b"ISA", b"IEA", b"GS", b"GE", b"ST", b"SE")
+# qualifiers the 835's map nodes tell apart by, codes they do not take, and plain values
+_VALUES = [b"PR", b"PE", b"QC", b"IL", b"74", b"82", b"2U", b"TJ", b"6R", b"CO", b"PR", b"OA"]
+_VALUES += [b"405", b"472", b"232", b"B6", b"AU", b"ZZ", b"XX", b"1", b"22", b"", b"X" * 3]
+
+
+@st.composite
+def _values_changed(draw: st.DrawFn, data: bytes) -> bytes:
+    """``data`` with some elements' values replaced, every segment id kept."""
+    segments = data.split(b"~")
+    for _ in range(draw(st.integers(1, 4))):
+        index = draw(st.integers(0, len(segments) - 1))
+        elements = segments[index].split(b"*")
+        if elements[0].strip() in _ENVELOPE or len(elements) < 2:
+            continue
+        at = draw(st.integers(1, len(elements) - 1))
+        elements[at] = draw(st.sampled_from(_VALUES))
+        segments[index] = b"*".join(elements)
+    return b"~".join(segments)
+
+
+@st.composite
+def _alike_files(draw: st.DrawFn) -> tuple[bytes, bytes]:
+    base = draw(st.sampled_from(_VALUE_BASES))
+    return draw(_values_changed(base)), draw(_values_changed(base))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(files=_alike_files())
+def test_a_file_validated_after_a_look_alike_gets_its_own_walks_findings(
+    files: tuple[bytes, bytes],
+) -> None:
+    """Two files with the same segment ids and other element values: the second's
+    findings are the same whether its walk is replayed from the first's shape (when
+    the shapes match) or walked afresh."""
+    from app.x12 import validation
+
+    first, second = files
+    findings: list[list[Finding] | str] = []
+    for primed in (False, True):
+        validation._walks.clear()
+        validation._clean_segments.clear()
+        try:
+            if primed:
+                validate_835(first)
+            findings.append(validate_835(second))
+        except X12Rejected as exc:
+            findings.append(f"rejected: {exc.findings}")
+    assert findings[1] == findings[0]
