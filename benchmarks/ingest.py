@@ -164,6 +164,24 @@ def _child(python: Path | str, *args: str, env: dict[str, str] | None = None) ->
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
+def summit_file(claims: int, lines_per_claim: int, *, prefix: str) -> Path:
+    """A generated 835 in a new temporary folder, with the payer (REF*2U) and payee
+    NPI of contracts/summit-ppo.yaml, so every line is priced under a contract."""
+    sys.path.insert(0, str(HERE))
+    from gen835 import generate_835
+
+    path = Path(tempfile.mkdtemp(prefix=prefix)) / f"gen-{claims}.835"
+    path.write_bytes(
+        generate_835(
+            claims,
+            lines_per_claim=lines_per_claim,
+            payer_id=SUMMIT_PAYER_ID,
+            payer_name="SUMMIT HEALTH PPO",
+        )
+    )
+    return path
+
+
 def fresh_postgres(prefix: str = "erarecon_bench_") -> tuple[str, str]:
     """A new empty database: its name and its SQLAlchemy URL."""
     import psycopg
@@ -200,20 +218,8 @@ def main() -> None:
         print(json.dumps(result))
         return
 
-    sys.path.insert(0, str(HERE))
-    from gen835 import generate_835
-
-    workdir = Path(tempfile.mkdtemp(prefix="era-bench-"))
-    path = workdir / f"gen-{args.claims}.835"
-    # the payer (REF*2U) and payee NPI of contracts/summit-ppo.yaml
-    path.write_bytes(
-        generate_835(
-            args.claims,
-            lines_per_claim=args.lines_per_claim,
-            payer_id=SUMMIT_PAYER_ID,
-            payer_name="SUMMIT HEALTH PPO",
-        )
-    )
+    path = summit_file(args.claims, args.lines_per_claim, prefix="era-bench-")
+    workdir = path.parent
     size_mb = path.stat().st_size / 1e6
     print(
         f"file: {args.claims:,} claims × {args.lines_per_claim} lines, {size_mb:.1f} MB; "

@@ -32,7 +32,6 @@ import os
 import resource
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -42,7 +41,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
 
-from ingest import SUMMIT_PAYER_ID, drop_postgres, fresh_postgres  # noqa: E402
+from ingest import drop_postgres, fresh_postgres, summit_file  # noqa: E402
 
 TICK = os.sysconf("SC_CLK_TCK")
 
@@ -188,21 +187,10 @@ def main() -> int:
     )
     args = parser.parse_args()
 
-    from gen835 import generate_835
-
     from app.reconciliation.prepare import warm_up
 
     warm_up()  # as `era-recon ingest` and the web app do as they start
-    workdir = Path(tempfile.mkdtemp(prefix="era-pgcpu-"))
-    path = workdir / f"gen-{args.claims}.835"
-    path.write_bytes(
-        generate_835(
-            args.claims,
-            lines_per_claim=args.lines_per_claim,
-            payer_id=SUMMIT_PAYER_ID,
-            payer_name="SUMMIT HEALTH PPO",
-        )
-    )
+    path = summit_file(args.claims, args.lines_per_claim, prefix="era-pgcpu-")
     load = " ".join(f"{v:.2f}" for v in os.getloadavg())
     print(
         f"file: {args.claims:,} claims × {args.lines_per_claim} lines; "
