@@ -4,6 +4,9 @@ and a child that ends when the writer stops early."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 import uuid
 from datetime import UTC, datetime
@@ -96,3 +99,45 @@ def test_stopping_early_ends_the_child(pricer: prepare.Pricer) -> None:
     started = time.monotonic()
     stream.close()  # the writer stops (a rejection, a forbidden practice): the child ends
     assert time.monotonic() - started < 10
+
+
+SCRIPT = """
+import os, sys, uuid
+from datetime import UTC, datetime
+# what the era-recon script does first; noted in every process that runs this file
+fresh = "app.cli.main" not in sys.modules
+from app.cli.main import main  # noqa: F401
+with open(sys.argv[1] if __name__ == "__main__" else os.environ["ERA_RECON_LOG"], "a") as log:
+    log.write(f"{__name__} {fresh}\\n")
+if __name__ == "__main__":
+    os.environ["ERA_RECON_LOG"] = sys.argv[1]
+    from app.contracts.index import ContractIndex
+    from app.contracts.reference import load_reference
+    from app.reconciliation import prepare
+    from benchmarks.gen835 import generate_835
+
+    prepare.warm_up()
+    pricer = prepare.Pricer(ContractIndex.from_terms([]), load_reference())
+    for _ in prepare.prepare_in_process(
+        generate_835(2), file_id=uuid.uuid4(), pricer=pricer, dialect_key="sqlite+pysqlite",
+        now=datetime.now(UTC), batch_claims=10,
+    ):
+        pass
+"""
+
+
+def test_a_child_of_the_cli_finds_the_cli_already_imported(tmp_path: Path) -> None:
+    # multiprocessing re-runs the caller's main script in each child before reading
+    # starts; from `era-recon` that script imports the whole CLI, which the fork
+    # server must already hold (preload_modules) rather than each child import again
+    script = tmp_path / "era_recon_like.py"
+    script.write_text(SCRIPT)
+    log = tmp_path / "log"
+    subprocess.run(
+        [sys.executable, str(script), str(log)],
+        check=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=120,
+    )
+    assert log.read_text().splitlines() == ["__main__ True", "__mp_main__ False"]
