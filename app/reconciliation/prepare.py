@@ -2,8 +2,9 @@
 
 ``prepare(data, …)`` streams the file (``app.x12.reader.stream_835``), prices every
 claim payment against the contract index and builds the rows of ``claim_payments``,
-``service_lines``, ``adjustments`` and ``pricing_results`` in batches, their values
-already converted for the database driver (``repository.prepare_rows``). It needs no
+``service_lines``, ``adjustments`` and ``pricing_results`` in batches, already in the
+form the database driver sends (``repository.prepare_rows``: on PostgreSQL a large
+table's rows as COPY text, else values converted for the driver). It needs no
 session, so for a large file it runs in a child process (``prepare_in_process``) while
 the parent writes the previous batch: the two cores both busy. The parent decides
 what is stored (duplicates, reversals, the remittance rows) and writes it all in one

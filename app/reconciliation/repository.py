@@ -74,6 +74,21 @@ IN_CHUNK = 900
 # parameters of one statement)
 SMALL_INSERT_ROWS = 50
 
+# psycopg's own formatter of a row in COPY's text format (what ``copy.write_row``
+# runs), to format a large batch's rows where they are built (the reading child
+# process) rather than on the writer's side. ``psycopg._copy_base`` is private, so
+# without it, or without psycopg's C implementation (the pure-Python formatter is
+# several times slower than the driver's own ``write_row``), rows cross as values.
+try:
+    from psycopg import Error as _DriverError
+    from psycopg import pq as _pq
+    from psycopg._copy_base import format_row_text as _format_row_text
+    from psycopg.adapt import Transformer as _Transformer
+except ImportError:  # pragma: no cover - psycopg moved it: rows cross as values
+    COPY_TEXT_READY = False
+else:
+    COPY_TEXT_READY = _pq.__impl__ in ("c", "binary")
+
 # statuses of results in a filed packet: frozen against reversal and re-pricing
 FILED_STATUSES = ("disputed", "recovered", "upheld", "written_off")
 
@@ -187,6 +202,19 @@ def _send(
         ) from exc
 
 
+def _send_copy_text(driver: Any, dialect: Dialect, statement: str, text: bytes) -> None:
+    """A COPY of rows already in its text format (``PreparedRows.copy_text``): the
+    bytes as they are (psycopg sends them in pieces of 128 KB)."""
+    try:
+        with driver.cursor() as own, own.copy(statement) as copy:
+            copy.write(text)
+    except dialect.loaded_dbapi.Error as exc:
+        # the same exception classes as ``_send`` (ingest retries IntegrityError)
+        raise DBAPIError.instance(
+            statement, None, exc, dialect.loaded_dbapi.Error, dialect=dialect
+        ) from exc
+
+
 @lru_cache(maxsize=512)
 def _values_query(statement: str, width: int, count: int) -> str:
     """``statement`` (``INSERT … VALUES ``) with ``count`` groups of ``width``
@@ -210,20 +238,44 @@ def _raw_cursor(driver: Any) -> Any:
 @dataclass(slots=True)
 class PreparedRows:
     """Rows of one table made ready for the driver away from the database (another
-    process may do it): ``values`` in the order of ``names``, converted as the column
-    types would (``prepare_rows``); ``rows`` as dicts instead when no fast insert
-    exists for the dialect."""
+    process may do it), in one of three forms:
+
+    - ``copy_text``: on PostgreSQL, more than ``SMALL_INSERT_ROWS`` rows (a COPY):
+      the rows in COPY's text format, as psycopg's ``write_row`` would send them,
+      and ``ends``, where each row's text ends (so whole rows can be taken apart);
+    - ``values``: fewer rows, or no C formatter: tuples in the order of ``names``,
+      converted as the column types would (``prepare_rows``);
+    - ``rows``: dicts, when no fast insert exists for the dialect."""
 
     table: str
     names: tuple[str, ...]
     values: list[Sequence[Any]] | None = None
     rows: list[dict[str, Any]] | None = None
+    copy_text: bytes | None = None
+    ends: list[int] | None = None
 
     def __len__(self) -> int:
+        if self.ends is not None:
+            return len(self.ends)
         return len(self.values if self.values is not None else self.rows or [])
 
     def take(self, ranges: list[tuple[int, int]]) -> PreparedRows:
         """The rows in ``ranges`` (start, end), in order."""
+        if self.copy_text is not None:
+            assert self.ends is not None
+            text, ends = self.copy_text, self.ends
+            parts: list[bytes] = []
+            kept: list[int] = []
+            size = 0
+            for a, b in ranges:
+                if a >= b:
+                    continue
+                first = ends[a - 1] if a else 0
+                parts.append(text[first : ends[b - 1]])
+                shift = size - first
+                kept.extend([end + shift for end in ends[a:b]])
+                size = kept[-1]
+            return PreparedRows(self.table, self.names, copy_text=b"".join(parts), ends=kept)
         if self.values is not None:
             return PreparedRows(
                 self.table, self.names, values=[v for a, b in ranges for v in self.values[a:b]]
@@ -238,15 +290,65 @@ class PreparedRows:
             return
         if not len(self):
             self.names, self.values, self.rows = more.names, more.values, more.rows
+            self.copy_text = more.copy_text
+            self.ends = None if more.ends is None else list(more.ends)
             return
         if self.names != more.names:  # pragma: no cover - rows are built alike
             raise ValueError("rows prepared with different columns")
-        if self.values is not None and more.values is not None:
+        if self.copy_text is not None or more.copy_text is not None:
+            # batches of one file, some large, some small (a transaction's last):
+            # the small ones' values in COPY text too (the same bytes, see
+            # ``copy_text_of``), so the whole is one COPY
+            if self.values is not None:
+                self.copy_text, self.ends = _copy_text_of_values(self.values)
+                self.values = None
+            if more.values is not None:
+                text, ends = _copy_text_of_values(more.values)
+                more = PreparedRows(more.table, more.names, copy_text=text, ends=ends)
+            if self.copy_text is None or more.copy_text is None:  # pragma: no cover
+                raise ValueError("rows prepared for different dialects")
+            assert self.ends is not None
+            assert more.ends is not None
+            size = len(self.copy_text)
+            self.copy_text += more.copy_text
+            self.ends = self.ends + [end + size for end in more.ends]
+        elif self.values is not None and more.values is not None:
             self.values.extend(more.values)
         elif self.rows is not None and more.rows is not None:
             self.rows.extend(more.rows)
         else:  # pragma: no cover - one dialect per ingest
             raise ValueError("rows prepared for different dialects")
+
+
+def copy_text_of(values: Iterable[Sequence[Any]]) -> tuple[bytes, list[int]]:
+    """Rows in COPY's text format, by psycopg's formatter (``COPY_TEXT_READY``), and
+    where each ends. A value is written as ``write_row`` writes it; str is encoded
+    as UTF-8 (there is no connection to ask), which the COPY then declares
+    (``copy_text_statement``). A Decimal's or a date's text is its ``str``, so values
+    already converted by ``_convert`` give the same bytes as the raw ones."""
+    transformer = _Transformer()
+    out = bytearray()
+    ends: list[int] = []
+    end = ends.append
+    for row in values:
+        _format_row_text(row, transformer, out)
+        end(len(out))
+    return bytes(out), ends
+
+
+def _copy_text_of_values(values: list[Sequence[Any]]) -> tuple[bytes, list[int]]:
+    """``copy_text_of`` rows the writer's side holds as values; a value the driver
+    refuses raises what their COPY would have (``_send``: a ``DBAPIError``)."""
+    try:
+        return copy_text_of(values)
+    except _DriverError as exc:
+        raise DBAPIError.instance("COPY", None, exc, _DriverError) from exc
+
+
+def copy_text_statement(statement: str) -> str:
+    """The COPY of ``copy_text``: its bytes are UTF-8 whatever the connection's
+    client encoding (the same conversion then as ``write_row`` under UTF8)."""
+    return statement + " (ENCODING 'UTF8')"
 
 
 def dialect_named(name: str) -> Dialect:
@@ -271,7 +373,21 @@ def prepare_rows(
         return PreparedRows(
             table.name, names, rows=[dict(zip(names, row, strict=True)) for row in rows]
         )
-    return PreparedRows(table.name, names, values=_convert(writer[1], list(rows)))
+    statement, converters = writer
+    if COPY_TEXT_READY and len(rows) > SMALL_INSERT_ROWS and statement.startswith("COPY"):
+        # rows for a COPY: formatted here, once, into the bytes the COPY sends; the
+        # writer's side then only sends them. Only JSON is dumped first: psycopg
+        # writes a Decimal or a date as its str, what the other converters give.
+        dumped = [item for item in converters if item[1] is not str]
+        try:
+            text, ends = copy_text_of(_convert(dumped, list(rows)))
+        except (_DriverError, UnicodeEncodeError):
+            # a value the driver refuses (a NUL or a lone surrogate in a text): as
+            # values, its COPY fails as it always did
+            pass
+        else:
+            return PreparedRows(table.name, names, copy_text=text, ends=ends)
+    return PreparedRows(table.name, names, values=_convert(converters, list(rows)))
 
 
 class BulkWriter:
@@ -326,14 +442,24 @@ class BulkWriter:
         ``insert`` would: a few held for the pipeline, many by COPY on the thread."""
         if not len(prepared):
             return
-        if prepared.values is None:
-            assert prepared.rows is not None
-            self.insert(model, prepared.rows)
-            return
         table = cast(Table, model.__table__)
         connection = self._session.connection()
         dialect = connection.dialect
         driver = connection.connection.driver_connection
+        if prepared.copy_text is not None:
+            # a COPY on the thread, however few rows are left once repeats were
+            # taken out (its text is ready; only a COPY takes it)
+            writer = _writer(table, dialect, prepared.names)
+            assert writer is not None  # prepared for PostgreSQL: the COPY exists
+            assert self._threaded
+            statement = copy_text_statement(writer[0])
+            self._send_held()
+            self._enqueue(partial(_send_copy_text, driver, dialect, statement, prepared.copy_text))
+            return
+        if prepared.values is None:
+            assert prepared.rows is not None
+            self.insert(model, prepared.rows)
+            return
         values = prepared.values
         small = self._threaded and len(values) <= SMALL_INSERT_ROWS and not self._queue
         writer = _writer(table, dialect, prepared.names, copy=not small)
