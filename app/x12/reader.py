@@ -279,39 +279,58 @@ class _Reader:
 
     def read(self, reader: SegmentReader) -> Iterator[Event]:
         """One interchange's segments through the state machine."""
-        segments = reader.segments()
         handlers = self.handlers
         out = self.out
         errors = self.errors
-        while True:
-            try:
-                sid, els = next(segments)
-            except StopIteration:
+        element = reader.ele_term or "*"
+        tracked = reader.TRACKED
+        uncounted = 0  # segments not yet counted by pyx12 (SegmentReader.count)
+        n = self.n
+        stopped = False
+        for lines in reader.blocks():
+            for line in lines:
+                # X12Reader.__iter__ and _parse_segment, as SegmentReader says
+                try:
+                    if line[0] == " ":
+                        line = line.lstrip()
+                        line[-1]  # noqa: B018 - the IndexError X12Reader raises on a blank one
+                    sid, separated, rest = line.partition(element)
+                    if sid in tracked:
+                        reader.track(line, uncounted)
+                        uncounted = 0
+                    else:
+                        uncounted += 1
+                except (pyx12.errors.X12Error, pyx12.errors.EngineError, IndexError, ValueError):
+                    self.error(f"segment {n + 1} cannot be read", code="unreadable", next_=True)
+                    stopped = True
+                    break
+                n += 1
+                self.n = n
+                self.sid = sid
+                els = rest.split(element) if separated else []
+                handler = handlers.get(sid)
+                if handler is not None and self.reading:
+                    handler(els)
+                elif handler is None:
+                    self.on_other(els)
+                elif sid in _ENVELOPE:
+                    handler(els)
+                elif self.st is None:
+                    self.outside()
+                # else: a segment of a transaction set that is skipped
+                if out:
+                    if not errors:
+                        yield from out
+                    out.clear()
+                    # pyx12 keeps its own per-segment complaints (we make ours, located):
+                    # drop them as we go so memory does not grow with the file
+                    reader.pop_errors()
+                if errors and len(errors) >= MAX_FINDINGS:
+                    stopped = True
+                    break
+            if stopped:
                 break
-            except (pyx12.errors.X12Error, pyx12.errors.EngineError, IndexError, ValueError):
-                self.error(f"segment {self.n + 1} cannot be read", code="unreadable", next_=True)
-                break
-            self.n += 1
-            self.sid = sid
-            handler = handlers.get(sid)
-            if handler is not None and self.reading:
-                handler(els)
-            elif handler is None:
-                self.on_other(els)
-            elif sid in _ENVELOPE:
-                handler(els)
-            elif self.st is None:
-                self.outside()
-            # else: a segment of a transaction set that is skipped
-            if out:
-                if not errors:
-                    yield from out
-                out.clear()
-                # pyx12 keeps its own per-segment complaints (we make ours, located):
-                # drop them as we go so memory does not grow with the file
-                reader.pop_errors()
-            if errors and len(errors) >= MAX_FINDINGS:
-                break
+        reader.count(uncounted)
         reader.cleanup()  # pyx12 drops truncated data silently: we track trailers
         reader.pop_errors()
 
