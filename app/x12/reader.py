@@ -858,18 +858,28 @@ class _Reader:
         responsibility = amounts.get(v[4])
         if responsibility is None:
             responsibility = self.amount(v, 4, required=False)
+        # positionally, in ClaimPayment's field order (see new_line)
         self.claim = ClaimPayment(
-            position=self.claim_position + 1,
-            claim_id=v[0],
-            status_code=v[1],
-            charge_amount=charge or ZERO,
-            paid_amount=paid or ZERO,
-            patient_responsibility_amount=responsibility,
-            filing_indicator=v[5] or None,
-            payer_claim_number=v[6] or None,
-            place_of_service=v[7] or None,
-            frequency_code=v[8] or None,
-            segment_number=self.n,
+            self.claim_position + 1,  # position
+            v[0],  # claim_id
+            v[1],  # status_code
+            charge or ZERO,
+            paid or ZERO,
+            responsibility,
+            v[5] or None,  # filing_indicator
+            v[6] or None,  # payer_claim_number
+            v[7] or None,  # place_of_service
+            v[8] or None,  # frequency_code
+            None,  # patient_name (NM1*QC)
+            None,  # patient_member_id
+            None,  # insured_name (NM1*IL)
+            None,  # insured_member_id
+            None,  # statement_from_date (DTM*232)
+            None,  # statement_to_date (DTM*233)
+            (),  # remark_codes (MOA/MIA)
+            [],  # adjustments (CAS)
+            [],  # lines
+            self.n,  # segment_number
         )
         self.claim_position += 1
         if not self.claim.claim_id:
@@ -1103,20 +1113,29 @@ class _Reader:
         original_units = amounts.get(raw) if raw else None
         if original_units is None and raw:
             original_units = self.quantity(v, 6 + shift)
+        # Every field positionally, in ServiceLine's order: a dataclass __init__ given
+        # 13 keywords takes twice as long (0.7 against 0.3 µs). test_reader checks the
+        # order this relies on.
         return ServiceLine(
-            position=len(claim.lines) + 1,
-            procedure_qualifier=qualifier,
-            procedure_code=code,
-            modifiers=modifiers,
-            charge_amount=charge,
-            paid_amount=paid,
-            revenue_code=v[3 + shift] or None,
-            units=units,
-            original_qualifier=(original[0] or None) if original else None,
-            original_procedure_code=(original[1] or None) if len(original) > 1 else None,
-            original_modifiers=tuple(filter(None, original[2:6])),
-            original_units=original_units,
-            segment_number=self.n,
+            len(claim.lines) + 1,  # position
+            qualifier,
+            code,
+            modifiers,
+            charge,
+            paid,
+            v[3 + shift] or None,  # revenue_code
+            units,
+            (original[0] or None) if original else None,  # original_qualifier
+            (original[1] or None) if len(original) > 1 else None,  # original_procedure_code
+            tuple(filter(None, original[2:6])),  # original_modifiers
+            original_units,
+            None,  # service_date (DTM*472/150)
+            None,  # service_end_date (DTM*151)
+            None,  # line_control_number (REF*6R)
+            None,  # allowed_amount (AMT*B6)
+            (),  # remark_codes (LQ)
+            [],  # adjustments (CAS)
+            self.n,  # segment_number
         )
 
     def close_line(self) -> None:
