@@ -9,8 +9,9 @@ terminator written at the start of each line, a missing final terminator, empty
 segments. ``decode`` and ``prepare`` turn all of these into the one form pyx12
 reads, and say what they changed as warnings.
 
-The value parsers (``parse_amount``, ``parse_date``) are on the hot path: no regex,
-one ``Decimal`` per amount.
+The value parsers (``parse_amount``, ``parse_date``) are on the hot path, once per
+distinct value of a file (the reader keeps the values it has read): no regex, one
+``Decimal`` per amount.
 """
 
 from __future__ import annotations
