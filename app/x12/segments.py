@@ -9,8 +9,9 @@ terminator written at the start of each line, a missing final terminator, empty
 segments. ``decode`` and ``prepare`` turn all of these into the one form pyx12
 reads, and say what they changed as warnings.
 
-The value parsers (``parse_amount``, ``parse_date``) are on the hot path: no regex,
-one ``Decimal`` per amount.
+The value parsers (``parse_amount``, ``parse_date``) are on the hot path, once per
+distinct value of a file (the reader keeps the values it has read): no regex, one
+``Decimal`` per amount.
 """
 
 from __future__ import annotations
@@ -271,7 +272,7 @@ _BLOCK = 1 << 16  # characters split into segments at a time
 
 
 class SegmentReader(pyx12.x12file.X12Reader):  # type: ignore[misc]
-    """pyx12's ``X12Reader`` that yields ``(segment id, element strings)``.
+    """pyx12's ``X12Reader`` that hands over each segment's text, a block at a time.
 
     The ISA is read, the delimiters taken and the envelopes (ISA/GS/ST and their
     trailers, HL) tracked by pyx12 itself, exactly as ``X12Reader`` does, raising the
@@ -282,33 +283,23 @@ class SegmentReader(pyx12.x12file.X12Reader):  # type: ignore[misc]
     reader drops (``pop_errors``) and makes itself, located. A composite stays one
     string; split it on the component separator where one is expected.
 
+    The consumer (``reader._Reader.read``) does per segment what ``X12Reader.__iter__``
+    does, in its own loop rather than through a generator per segment (a call, a
+    tuple and a resumption per segment are a sixth of reading a large file): a
+    leading blank is dropped (an empty segment then raises ``IndexError``, as there),
+    the identifier is split off, a segment of ``TRACKED`` goes to ``track`` and the
+    others are only counted, in one ``count`` call per run of them.
+
     The text is split a block at a time (``RawX12File`` splits its 8 KB buffer once
     per segment, copying the rest each time), so memory stays at the file's size."""
 
-    def segments(self) -> Iterator[tuple[str, list[str]]]:
-        self.err_list: list[Any] = []
-        element = self.ele_term or "*"
-        segment = self.seg_term or "~"
-        component = self.subele_term or ":"
-        tracked = _TRACKED
-        make = pyx12.segment.Segment
-        for line in self._lines():
-            # X12Reader.__iter__: a leading blank is dropped (an empty line then
-            # raises IndexError there, which the caller reports as unreadable)
-            if line[0] == " ":
-                line = line.lstrip()
-                line[-1]  # noqa: B018 - the IndexError X12Reader raises on a blank segment
-            sid, separated, rest = line.partition(element)
-            if sid in tracked:
-                self._parse_segment(make(line, segment, element, component))
-            else:
-                self.seg_count += 1
-                self.cur_line += 1
-            yield sid, rest.split(element) if separated else []
+    TRACKED = _TRACKED
 
-    def _lines(self) -> Iterator[str]:
-        """``RawX12File.__iter__``: split on the terminator, drop line breaks before a
-        segment, stop at an empty one; data after the last terminator is dropped."""
+    def blocks(self) -> Iterator[list[str]]:
+        """``RawX12File.__iter__`` a block at a time: the segments split on the
+        terminator, line breaks before a segment dropped, up to (not including) the
+        first empty one; data after the last terminator is dropped."""
+        self.err_list: list[Any] = []
         raw = self.raw
         term = raw.seg_term
         buffer = raw.buffer
@@ -319,16 +310,34 @@ class SegmentReader(pyx12.x12file.X12Reader):  # type: ignore[misc]
                 buffer += chunk
             cut = buffer.rfind(term)
             if cut >= 0:
-                lines = buffer[:cut].split(term)
+                text = buffer[:cut]
                 buffer = buffer[cut + 1 :]
-                for line in lines:
-                    if line[:1] in ("\n", "\r"):
-                        line = line.lstrip("\n\r")
-                    if not line:
-                        return
-                    yield line
+                lines = text.split(term)
+                # prepare() leaves no line break in a body it did not terminate with one
+                if ("\n" in text and term != "\n") or ("\r" in text and term != "\r"):
+                    lines = [line.lstrip("\n\r") for line in lines]
+                if "" in lines:
+                    yield lines[: lines.index("")]
+                    return
+                yield lines
             if not chunk:
                 return
+
+    def track(self, line: str, uncounted: int) -> None:
+        """A segment of ``TRACKED`` through pyx12's ``Segment`` and envelope
+        bookkeeping, after ``uncounted`` other segments (see ``count``)."""
+        self.seg_count += uncounted
+        self.cur_line += uncounted
+        self._parse_segment(
+            pyx12.segment.Segment(
+                line, self.seg_term or "~", self.ele_term or "*", self.subele_term or ":"
+            )
+        )
+
+    def count(self, uncounted: int) -> None:
+        """What ``X12Reader`` counts for each segment it does not track."""
+        self.seg_count += uncounted
+        self.cur_line += uncounted
 
 
 def _looks_like_isa(text: str, at: int) -> bool:

@@ -1,15 +1,23 @@
 """Mutated valid files: ``parse_835`` either reads them or rejects them with
-X12Rejected — never another exception (spec/parsing.md: "never crash")."""
+X12Rejected — never another exception (spec/parsing.md: "never crash"). And the
+reader's shortcuts agree with the plain paths they stand in for: amounts and dates
+looked up in the per-file table against the same values parsed every time, and
+``SegmentReader.blocks`` against pyx12's own ``RawX12File`` iteration."""
 
 from __future__ import annotations
 
+import pytest
+import pyx12.rawx12file
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from app.x12 import reader
 from app.x12.errors import X12Rejected
 from app.x12.reader import ParsedFile, parse_835
 from app.x12.schemas import Finding
+from app.x12.segments import SegmentReader, TextSource
 from app.x12.validation import validate_835
+from benchmarks.gen835 import generate_835
 from tests.support import FIXTURES
 
 BASES = [
@@ -84,3 +92,74 @@ def test_validate_never_raises_on_a_decodable_file(data: bytes) -> None:
         assert findings.findings[0].code in {"empty", "not_text", "no_isa", "isa"}
         return
     assert all(isinstance(f, Finding) for f in findings)
+
+
+# Texts where the reader reads amounts, quantities and dates: valid in every written
+# form and invalid in the ways parse_amount and parse_date reject.
+NUMBERS = st.one_of(
+    st.from_regex(r"[-+]?[0-9]{0,20}(\.[0-9]{0,3})?", fullmatch=True),
+    st.sampled_from(["0", "0.00", "-0", "+0.00", ".5", "5.", "1e5", "NaN", "Infinity"]),
+    st.sampled_from([" 12", "1_000", "1,000.00", "12.3.4", "--1", "DTEST", "", "."]),
+    st.from_regex(r"(19|20|21|11)[0-9]{2}(0[0-9]|1[0-3])[0-3][0-9]", fullmatch=True),
+)
+# (segment, element positions) the values go into: CLP03-05, SVC02/03/05/07, CAS03/04,
+# AMT02, DTM02
+VALUE_PLACES = {
+    "CLP": (3, 4, 5),
+    "SVC": (2, 3, 5, 7),
+    "CAS": (3, 4),
+    "AMT": (2,),
+    "DTM": (2,),
+}
+BASE_FILE = generate_835(6, lines_per_claim=2, seed=7).decode()
+
+
+def _outcome(data: bytes) -> str:
+    try:
+        parsed = parse_835(data)
+    except X12Rejected as rejected:
+        return f"rejected {rejected.findings!r}"
+    return f"read {parsed.remittances!r} {parsed.warnings!r}"
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(pool=st.lists(NUMBERS, min_size=1, max_size=5), picks=st.lists(st.integers(0, 4)))
+def test_values_looked_up_read_as_values_parsed(pool: list[str], picks: list[int]) -> None:
+    """A few texts spread over a file's amount, quantity and date elements, each
+    several times: read with the per-file table of values already read, the file
+    gives the same remittances, claims, lines and findings (in the same order) as
+    read with the table off, where every value takes the plain parse."""
+    segments = BASE_FILE.split("~\n")
+    turn = 0
+    for index, segment in enumerate(segments):
+        elements = segment.split("*")
+        for place in VALUE_PLACES.get(elements[0], ()):
+            while len(elements) <= place:
+                elements.append("")
+            pick = picks[turn % len(picks)] if picks else turn
+            elements[place] = pool[pick % len(pool)]
+            turn += 1
+        segments[index] = "*".join(elements)
+    data = "~\n".join(segments).encode()
+    looked_up = _outcome(data)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(reader, "_CACHED_VALUES", 0)
+        parsed_each_time = _outcome(data)
+    assert looked_up == parsed_each_time
+
+
+ISA = (
+    "ISA*00*          *00*          *ZZ*PAYERSENDER    *ZZ*PRACTICERCV    *260615*1200*^*"
+    "00501*000000001*0*P*:~"
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="AB*:~\n\r ", max_size=400))
+def test_blocks_split_segments_as_pyx12_does(body: str) -> None:
+    """``SegmentReader.blocks`` hands over, a block at a time, the segments pyx12's
+    ``RawX12File`` yields one by one: split on the terminator, line breaks before a
+    segment dropped, stopping at the first empty one."""
+    text = ISA + body
+    blocks = [line for block in SegmentReader(TextSource(text)).blocks() for line in block]
+    assert blocks == list(pyx12.rawx12file.RawX12File(TextSource(text)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import tracemalloc
 from datetime import date
 from decimal import Decimal
@@ -16,7 +17,7 @@ from app.x12.reader import (
     parse_835,
     stream_835,
 )
-from app.x12.schemas import ClaimPayment
+from app.x12.schemas import Adjustment, ClaimPayment, ServiceLine
 from app.x12.segments import parse_amount, parse_date, prepare, split_interchanges
 from benchmarks.gen835 import generate_835
 from tests.support import FIXTURES
@@ -277,3 +278,91 @@ def test_a_garbage_segment_identifier_is_never_echoed() -> None:
     (warning,) = [w for w in parsed.warnings if w.code == "invalid_segment"]
     assert warning.segment is None
     assert "ROE" not in warning.message
+
+
+def test_lines_and_claims_are_built_in_their_field_order() -> None:
+    """The reader passes ServiceLine's and ClaimPayment's fields positionally (a
+    dataclass given a dozen keywords takes twice as long): a field added or moved in
+    schemas.py must be added or moved in ``reader.new_line`` and ``reader.on_clp``."""
+    assert [f.name for f in dataclasses.fields(ServiceLine)] == [
+        "position",
+        "procedure_qualifier",
+        "procedure_code",
+        "modifiers",
+        "charge_amount",
+        "paid_amount",
+        "revenue_code",
+        "units",
+        "original_qualifier",
+        "original_procedure_code",
+        "original_modifiers",
+        "original_units",
+        "service_date",
+        "service_end_date",
+        "line_control_number",
+        "allowed_amount",
+        "remark_codes",
+        "adjustments",
+        "segment_number",
+    ]
+    assert [f.name for f in dataclasses.fields(ClaimPayment)] == [
+        "position",
+        "claim_id",
+        "status_code",
+        "charge_amount",
+        "paid_amount",
+        "patient_responsibility_amount",
+        "filing_indicator",
+        "payer_claim_number",
+        "place_of_service",
+        "frequency_code",
+        "patient_name",
+        "patient_member_id",
+        "insured_name",
+        "insured_member_id",
+        "statement_from_date",
+        "statement_to_date",
+        "remark_codes",
+        "adjustments",
+        "lines",
+        "segment_number",
+    ]
+    # and each value the reader passes lands in its field (keywords here)
+    parsed = parse_835((FIXTURES / "era" / "svc06-svc07.835").read_bytes())
+    claim = parsed.remittances[0].claims[0]
+    assert claim.lines == [
+        ServiceLine(
+            position=1,
+            procedure_qualifier="HC",
+            procedure_code="64490",
+            modifiers=(),
+            charge_amount=Decimal("1800.00"),
+            paid_amount=Decimal("310.00"),
+            revenue_code="0450",
+            units=Decimal("1"),
+            original_qualifier="HC",
+            original_procedure_code="64493",
+            original_modifiers=("50", "RT", "LT", "XS"),
+            original_units=Decimal("2"),
+            service_date=date(2026, 6, 10),
+            service_end_date=date(2026, 6, 11),
+            line_control_number="L2001A",
+            adjustments=[Adjustment("CO", "45", Decimal("1490.00"))],
+            segment_number=19,
+        )
+    ]
+    claim.lines = []
+    assert claim == ClaimPayment(
+        position=1,
+        claim_id="PA2001",
+        status_code="1",
+        charge_amount=Decimal("1800.00"),
+        paid_amount=Decimal("310.00"),
+        filing_indicator="12",
+        payer_claim_number="PCN2001",
+        place_of_service="11",
+        frequency_code="1",
+        patient_name="ROE, RICHARD",
+        patient_member_id="MEM2001",
+        segment_number=17,
+    )
