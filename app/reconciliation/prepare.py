@@ -483,12 +483,15 @@ BATCH_TABLES: tuple[tuple[type[Any], tuple[str, ...]], ...] = (
 @dataclass(slots=True)
 class Batch:
     """Claim payments of one transaction and their rows: ``tables[i]`` holds the rows
-    of ``BATCH_TABLES[i]``, and ``starts[i][k]`` where claim ``k``'s rows begin."""
+    of ``BATCH_TABLES[i]``, and ``starts[i][k]`` where claim ``k``'s rows begin.
+    ``full``: it ended at its size, not at its transaction's end (the writer stores a
+    full batch at once, and gathers the others)."""
 
     state_id: uuid.UUID
     claims: list[ClaimInfo]
     tables: list[repository.PreparedRows]
     starts: list[list[int]]
+    full: bool = False
 
     def rows_of(self, keep: list[bool]) -> list[repository.PreparedRows]:
         """The rows of the claims whose ``keep`` is true."""
@@ -630,11 +633,15 @@ def prepare(
     now: datetime,
     batch_claims: int,
     parsed: ParsedFile | None = None,
+    taper: bool = False,
 ) -> Iterator[Event]:
     """The events of one file (see the module's text), in this process. ``parsed``:
     the file already read whole (``parse_835`` of ``data``; a small file is, to take
     its locks), whose remittances are replayed instead of reading the bytes again —
-    the same events, batches and rows."""
+    the same events, batches and rows. ``taper``: for a file of four batches or more,
+    batches grow to ``batch_claims`` and shrink again towards its end
+    (``batch_limit``), for a writer working beside this reading; the claims and their
+    rows are the same."""
     from app.x12.reader import TransactionEnd, TransactionStart, stream_835
 
     producer = _Producer(file_id, pricer, dialect_key, now)
@@ -644,6 +651,11 @@ def prepare(
     stream = stream_835(data)
     current: tuple[uuid.UUID, x12.Remittance] | None = None
     pending: list[x12.ClaimPayment] = []
+    expected = claims_in(data) if taper else 0
+    # a file of a few batches gains little and is read in one or two
+    taper = taper and expected >= 4 * batch_claims
+    done = 0
+    limit = batch_limit(0, expected, batch_claims) if taper else batch_claims
     for event in stream:
         if isinstance(event, TransactionStart):
             current = (producer.ids(), event.remittance)
@@ -652,18 +664,52 @@ def prepare(
             assert current is not None
             if pending:
                 yield producer.batch(current[0], current[1], pending)
+                if taper:
+                    done += len(pending)
+                    limit = batch_limit(done, expected, batch_claims)
                 pending = []
             yield End(event.remittance)
         else:
             assert current is not None
             pending.append(event)
-            if len(pending) >= batch_claims:
-                yield producer.batch(current[0], current[1], pending)
+            if len(pending) >= limit:
+                batch = producer.batch(current[0], current[1], pending)
+                batch.full = True
+                yield batch
+                if taper:
+                    done += len(pending)
+                    limit = batch_limit(done, expected, batch_claims)
                 pending = []
     if pending:  # pragma: no cover - the reader rejects a transaction without its SE
         assert current is not None
         yield producer.batch(current[0], current[1], pending)
     yield Done(list(stream.warnings))
+
+
+def claims_in(data: bytes) -> int:
+    """About how many claim payments ``data`` holds: its ``CLP`` segments, counted in
+    the bytes (an estimate for ``batch_limit`` only; a CLP inside an element's value
+    counts too)."""
+    start = data.find(b"ISA")
+    if start < 0 or len(data) < start + 4:
+        return 0
+    return data.count(b"CLP" + data[start + 3 : start + 4])
+
+
+def batch_limit(done: int, expected: int, batch_claims: int) -> int:
+    """The claim payments of the next batch, ``done`` of about ``expected`` read.
+
+    The writer cannot start before the first batch arrives, and what it still has to
+    write when the reading ends is the wall time's tail: so the batches double from a
+    tenth of ``batch_claims`` up to it, and towards the end each takes half of what is
+    left. A file of 10,000 claims goes in 27 batches instead of 20; its first reaches
+    the writer after 50 claims are read, and its last holds a few."""
+    floor = max(1, batch_claims // 10)
+    limit = min(batch_claims, max(floor, done))
+    left = expected - done
+    if left < 2 * batch_claims:
+        limit = min(limit, max(floor, left // 2))
+    return limit
 
 
 def _replay(producer: _Producer, parsed: ParsedFile, batch_claims: int) -> Iterator[Event]:
@@ -676,7 +722,9 @@ def _replay(producer: _Producer, parsed: ParsedFile, batch_claims: int) -> Itera
         yield Start(remittance, state_id)
         claims = remittance.claims
         for start in range(0, len(claims), batch_claims):
-            yield producer.batch(state_id, remittance, claims[start : start + batch_claims])
+            batch = producer.batch(state_id, remittance, claims[start : start + batch_claims])
+            batch.full = len(batch.claims) == batch_claims  # as the stream's
+            yield batch
         yield End(remittance)
     yield Done(list(parsed.file_warnings))
 
@@ -759,6 +807,7 @@ def prepare_in_process(
     dialect_key: str,
     now: datetime,
     batch_claims: int,
+    taper: bool = False,
 ) -> Iterator[Event]:
     """``prepare`` in a child process: the same events, read from a pipe. The child
     works at most a batch or two ahead (the pipe is small), so memory stays bounded;
@@ -774,6 +823,7 @@ def prepare_in_process(
         "dialect_key": dialect_key,
         "now": now,
         "batch_claims": batch_claims,
+        "taper": taper,
     }
     process = context.Process(
         target=_child, args=(sender, source, arguments), name="era-recon-prepare"
@@ -805,6 +855,7 @@ def prepare_in_process(
                     dialect_key=dialect_key,
                     now=now,
                     batch_claims=batch_claims,
+                    taper=taper,
                 )
                 return
             started = True

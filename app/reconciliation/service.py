@@ -219,6 +219,7 @@ class _FileIngest:
         options: dict[str, Any] = {}
         if len(data) >= PROCESS_BYTES:
             produce = prepare.prepare_in_process  # the child reads it (never pre-read)
+            options["taper"] = True  # the first batch early, the last small
         else:
             produce = prepare.prepare
             options["parsed"] = parsed
@@ -235,7 +236,7 @@ class _FileIngest:
             for event in events:
                 if isinstance(event, prepare.Batch):
                     self._batch(event)
-                    if self.pending_claims >= BATCH_CLAIMS:
+                    if event.full or self.pending_claims >= BATCH_CLAIMS:
                         self._flush()
                 elif isinstance(event, prepare.Start):
                     self._start(event.remittance, event.state_id)

@@ -19,7 +19,7 @@ from app.access.schemas import CLI_ACTOR
 from app.contracts.index import current_index
 from app.contracts.reference import load_reference
 from app.contracts.service import load_paths
-from app.reconciliation import prepare
+from app.reconciliation import prepare, repository
 from app.x12.errors import X12Rejected
 from benchmarks.gen835 import generate_835
 
@@ -113,7 +113,7 @@ if __name__ == "__main__":
     os.environ["ERA_RECON_LOG"] = sys.argv[1]
     from app.contracts.index import ContractIndex
     from app.contracts.reference import load_reference
-    from app.reconciliation import prepare
+    from app.reconciliation import prepare, repository
     from benchmarks.gen835 import generate_835
 
     prepare.warm_up()
@@ -141,3 +141,67 @@ def test_a_child_of_the_cli_finds_the_cli_already_imported(tmp_path: Path) -> No
         timeout=120,
     )
     assert log.read_text().splitlines() == ["__main__ True", "__mp_main__ False"]
+
+
+@pytest.mark.parametrize(
+    ("expected", "batch_claims"), [(10_000, 500), (1_234, 500), (37, 7), (0, 500)]
+)
+def test_tapered_batches_grow_then_shrink(expected: int, batch_claims: int) -> None:
+    sizes: list[int] = []
+    done = 0
+    while done < expected:
+        size = min(prepare.batch_limit(done, expected, batch_claims), expected - done)
+        sizes.append(size)
+        done += size
+    floor = max(1, batch_claims // 10)
+    assert sum(sizes) == expected
+    assert all(1 <= size <= batch_claims for size in sizes)
+    if expected >= 4 * batch_claims:
+        assert sizes[0] == floor  # the writer starts early
+        assert max(sizes) == batch_claims
+        assert sizes[-1] <= floor  # and has little left when the reading ends
+        assert len(sizes) <= expected // batch_claims + 8
+    assert prepare.batch_limit(0, 0, batch_claims) == floor
+
+
+def test_claims_in_counts_the_clp_segments() -> None:
+    data = generate_835(123) + generate_835(4, trace_number="SECOND")
+    assert prepare.claims_in(data) == 127
+    assert prepare.claims_in(data.replace(b"*", b"|")) == 127
+    assert prepare.claims_in(b"not an 835") == 0
+
+
+@pytest.mark.parametrize("produce", [prepare.prepare, prepare.prepare_in_process])
+def test_tapered_batches_hold_the_same_claims_and_rows(
+    pricer: prepare.Pricer, produce: object
+) -> None:
+    data = generate_835(230, payer_id="71412") + generate_835(9, trace_number="SECOND")
+    plain = events(prepare.prepare, data, pricer, batch_claims=40)
+    tapered = events(produce, data, pricer, batch_claims=40, taper=True)
+
+    def batches(stream: list[prepare.Event]) -> list[prepare.Batch]:
+        return [e for e in stream if isinstance(e, prepare.Batch)]
+
+    def rows(stream: list[prepare.Event]) -> list[bytes]:
+        # each table's rows as the COPY would send them, whichever way they crossed
+        out = [b"", b"", b"", b""]
+        for batch in batches(stream):
+            for k, prepared in enumerate(batch.tables):
+                if prepared.copy_text is not None:
+                    out[k] += prepared.copy_text
+                elif prepared.values:
+                    out[k] += repository.copy_text_of(prepared.values)[0]
+        return out
+
+    assert [b.claims for b in batches(tapered)] != [b.claims for b in batches(plain)]
+    assert [c for b in batches(tapered) for c in b.claims] == [
+        c for b in batches(plain) for c in b.claims
+    ]
+    # doubling from a tenth of 40, halving what is left of the 239 towards the end
+    sizes = [4, 4, 8, 16, 32, 40, 40, 40, 27, 14, 5, 4, 4, 1]
+    assert [len(b.claims) for b in batches(tapered)] == sizes
+    # every batch cut at its size is full; a transaction's last is not
+    assert [b.full for b in batches(tapered)] == [True] * 10 + [False, True, True, False]
+    assert [b.full for b in batches(plain)] == [True] * 5 + [False, False]
+    assert rows(tapered) == rows(plain)
+    assert all(rows(plain))
