@@ -16,7 +16,7 @@ docs/repricing.md.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -77,6 +77,7 @@ class _Work:
     dos: date | None
     terms: ContractTerms | None
     exempt: bool
+    actual: Decimal  # §4 actual allowed, in cents
     category: Category | None = None  # decided before pricing (secondary, no contract/rate)
     rate: Rate | None = None
     base: Decimal | None = None  # step 1, unrounded
@@ -87,7 +88,7 @@ class _Work:
     amount_before_mpr: Decimal | None = None  # steps 1–3, unrounded
     expected_raw: Decimal | None = None  # before the one rounding
     expected: Decimal | None = None  # cents, after lesser of charges
-    ranks: list[int] = field(default_factory=list)
+    ranks: tuple[int, ...] = ()
     # what the result shows of the expected side, worked out once with it (``_shown``)
     mpr_rank: int | None = None  # the best (lowest) of ``ranks``
     secondary: bool = False  # one of its units ranks 2 or lower
@@ -183,6 +184,7 @@ def _priced(
             dos=dos,
             terms=terms,
             exempt=not mpr_subject(code, contract, reference),
+            actual=to_cents(actual_allowed(line)),
         )
         works.append(work)
         if secondary_claim and (contract is None or not contract.price_secondary):
@@ -284,7 +286,7 @@ class ExpectedCache:
                 ) = expected
                 if paired is not None:
                     work.paired_with = works[paired]
-                work.ranks = list(ranks)
+                work.ranks = ranks
             return
         _expect(works, terms, reference, facility=facility)
         place = {id(work): n for n, work in enumerate(works)}
@@ -305,7 +307,7 @@ class ExpectedCache:
                     work.amount_before_mpr,
                     work.expected_raw,
                     work.expected,
-                    tuple(work.ranks),
+                    work.ranks,
                     work.category,
                     work.mpr_rank,
                     work.secondary,
@@ -425,7 +427,7 @@ def _compare_group(works: list[_Work], contract: Contract) -> None:
     group = [w for w in works if w.ranks]
     if group:
         expected_sum = sum((w.expected or ZERO for w in group), ZERO)
-        actual_sum = sum((to_cents(actual_allowed(w.line)) for w in group), ZERO)
+        actual_sum = sum((w.actual for w in group), ZERO)
         within = abs(expected_sum - actual_sum) <= contract.tolerance
         for work in group:
             work.group_matched = within
@@ -525,7 +527,7 @@ def _rank(procedures: list[_Procedure], contract: Contract) -> None:
     for rank, (per_unit, _order, _k, weight, procedure) in enumerate(slots, start=1):
         procedure.total += per_unit * weight * contract.mpr_payment_percent(rank) / HUNDRED
         for work in procedure.works:
-            work.ranks.append(rank)
+            work.ranks += (rank,)
 
 
 def _cap(expected: Decimal, work: _Work, contract: Contract) -> Decimal:
@@ -541,7 +543,7 @@ def _result(work: _Work, claim: ClaimPayment) -> LineResult:
     terms = work.terms
     contract = terms.contract if terms is not None else None
     carcs = line_carcs(line)
-    actual = to_cents(actual_allowed(line))
+    actual = work.actual
     before = work.amount_before_mpr
     payer_reduction = None
     if work.secondary and before is not None and before > 0:
