@@ -54,7 +54,14 @@ from app.repricing.rules import (
 from app.repricing.schemas import CLAUSE_KEY, DISPUTABLE, Category, LineResult
 from app.x12.schemas import SECONDARY_STATUSES, ClaimPayment, ServiceLine
 
-__all__ = ["ContractFor", "ExpectedCache", "actual_allowed", "date_of_service", "price_claim"]
+__all__ = [
+    "ContractFor",
+    "ExpectedCache",
+    "actual_allowed",
+    "date_of_service",
+    "price_claim",
+    "price_claim_with_terms",
+]
 
 ContractFor = Callable[[date | None], ContractTerms | None]
 
@@ -99,10 +106,6 @@ class _Work:
     group_matched: bool = False
     group_expected: Decimal | None = None
     group_actual: Decimal | None = None
-
-    @property
-    def contract(self) -> Contract | None:
-        return self.terms.contract if self.terms is not None else None
 
 
 @dataclass(slots=True, eq=False)
