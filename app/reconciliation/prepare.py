@@ -34,12 +34,12 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Numeric, String
 
-from app.contracts.schemas import ContractTerms
+from app.contracts.schemas import Contract, ContractTerms
 from app.db import models
 from app.db.types import to_cents
 from app.disputes.deadlines import dispute_deadline
 from app.reconciliation import repository
-from app.repricing.engine import ExpectedCache, date_of_service, price_claim
+from app.repricing.engine import ExpectedCache, price_claim_with_terms
 from app.repricing.schemas import LineResult
 from app.x12 import schemas as x12
 from app.x12.errors import X12Rejected
@@ -229,22 +229,34 @@ class Pricer:
     def __init__(self, index: Any, reference: Any) -> None:
         self.index = index
         self.reference = reference
-        self._memo: dict[tuple[tuple[str, ...], str | None, str | None, date | None], Any] = {}
+        # per (payer ids, payee NPI, payee TIN): its look-up, which remembers each date
+        self._lookups: dict[
+            tuple[tuple[str, ...], str | None, str | None],
+            Callable[[date | None], ContractTerms | None],
+        ] = {}
         self.expected = ExpectedCache()
 
     def contract_for(self, payee: Payee) -> Callable[[date | None], ContractTerms | None]:
+        key = (payee.payer_identifiers, payee.payee_npi, payee.payee_tin)
+        found = self._lookups.get(key)
+        if found is not None:
+            return found
+        matched: dict[date | None, ContractTerms | None] = {}
+        index = self.index
+
         def lookup(service_date: date | None) -> ContractTerms | None:
-            key = (payee.payer_identifiers, payee.payee_npi, payee.payee_tin, service_date)
-            if key not in self._memo:
-                self._memo[key] = self.index.match(
-                    payer_identifiers=payee.payer_identifiers,
-                    payee_npi=payee.payee_npi,
-                    payee_tin=payee.payee_tin,
-                    service_date=service_date,
-                )
-            terms: ContractTerms | None = self._memo[key]
+            if service_date in matched:
+                return matched[service_date]
+            terms: ContractTerms | None = index.match(
+                payer_identifiers=payee.payer_identifiers,
+                payee_npi=payee.payee_npi,
+                payee_tin=payee.payee_tin,
+                service_date=service_date,
+            )
+            matched[service_date] = terms
             return terms
 
+        self._lookups[key] = lookup
         return lookup
 
     def price(
@@ -252,15 +264,9 @@ class Pricer:
     ) -> list[tuple[LineResult, ContractTerms | None, date | None]]:
         """Each line's result with the contract it was priced under and its date of
         service (reversals and line-less claims: nothing)."""
-        contract_for = self.contract_for(payee)
-        results = price_claim(claim, contract_for, self.reference, cache=self.expected)
-        lines = {line.position: line for line in claim.lines}
-        priced = []
-        for result in results:
-            line = lines[result.position]
-            service_date = date_of_service(claim, line)
-            priced.append((result, contract_for(service_date), service_date))
-        return priced
+        return price_claim_with_terms(
+            claim, self.contract_for(payee), self.reference, cache=self.expected
+        )
 
 
 # the priced columns of a ``pricing_results`` row (everything but ids, links and
@@ -294,6 +300,26 @@ PRICED_COLUMNS = (
 )
 
 
+# (contract, payment date, date of service) → its dispute deadline: a file's lines share
+# a handful of each. The contract is kept with its entry so that its id is not reused
+# while the entry lives; bounded.
+_DEADLINES: dict[tuple[int, date | None, date | None], tuple[Contract, date | None]] = {}
+
+
+def _deadline(
+    contract: Contract, payment_date: date | None, service_date: date | None
+) -> date | None:
+    key = (id(contract), payment_date, service_date)
+    found = _DEADLINES.get(key)
+    if found is not None and found[0] is contract:
+        return found[1]
+    deadline = dispute_deadline(contract, payment_date=payment_date, service_date=service_date)
+    if len(_DEADLINES) >= 4096:
+        _DEADLINES.clear()
+    _DEADLINES[key] = (contract, deadline)
+    return deadline
+
+
 def priced_values(
     result: LineResult,
     terms: ContractTerms | None,
@@ -304,21 +330,23 @@ def priced_values(
     payment_date: date | None,
 ) -> tuple[Any, ...]:
     """The values of ``PRICED_COLUMNS`` for one result, shared by ingest and re-pricing."""
-    contract = terms.contract if terms is not None else None
-    deadline = (
-        dispute_deadline(contract, payment_date=payment_date, service_date=service_date)
-        if contract is not None
-        else None
-    )
+    if terms is None:
+        version_id = deadline = None
+        packet_payer_id, packet_payer_name = payer_id, payer_name
+    else:
+        contract = terms.contract
+        version_id = terms.version_id
+        packet_payer_id, packet_payer_name = contract.payer.ids[0], contract.payer.name
+        deadline = _deadline(contract, payment_date, service_date)
     return (
-        terms.version_id if terms is not None else None,
+        version_id,
         result.contract_id,
-        contract.payer.ids[0] if contract is not None else payer_id,
-        contract.payer.name if contract is not None else payer_name,
+        packet_payer_id,
+        packet_payer_name,
         service_date,
         result.procedure_code,
         list(result.modifiers),
-        q3(result.units),
+        result.units.quantize(THOUSANDTH, rounding=ROUND_HALF_UP),
         result.base_amount,
         result.bundled_into,
         q3(result.bilateral_percent),

@@ -16,7 +16,7 @@ docs/repricing.md.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -54,7 +54,14 @@ from app.repricing.rules import (
 from app.repricing.schemas import CLAUSE_KEY, DISPUTABLE, Category, LineResult
 from app.x12.schemas import SECONDARY_STATUSES, ClaimPayment, ServiceLine
 
-__all__ = ["ContractFor", "ExpectedCache", "actual_allowed", "date_of_service", "price_claim"]
+__all__ = [
+    "ContractFor",
+    "ExpectedCache",
+    "actual_allowed",
+    "date_of_service",
+    "price_claim",
+    "price_claim_with_terms",
+]
 
 ContractFor = Callable[[date | None], ContractTerms | None]
 
@@ -77,6 +84,7 @@ class _Work:
     dos: date | None
     terms: ContractTerms | None
     exempt: bool
+    actual: Decimal  # §4 actual allowed, in cents
     category: Category | None = None  # decided before pricing (secondary, no contract/rate)
     rate: Rate | None = None
     base: Decimal | None = None  # step 1, unrounded
@@ -87,18 +95,17 @@ class _Work:
     amount_before_mpr: Decimal | None = None  # steps 1–3, unrounded
     expected_raw: Decimal | None = None  # before the one rounding
     expected: Decimal | None = None  # cents, after lesser of charges
-    ranks: list[int] = field(default_factory=list)
+    ranks: tuple[int, ...] = ()
+    # what the result shows of the expected side, worked out once with it (``_shown``)
+    mpr_rank: int | None = None  # the best (lowest) of ``ranks``
+    secondary: bool = False  # one of its units ranks 2 or lower
+    base_cents: Decimal | None = None
+    before_cents: Decimal | None = None
+    mpr_percent: Decimal | None = None
+    contract_reduction: Decimal | None = None
     group_matched: bool = False
     group_expected: Decimal | None = None
     group_actual: Decimal | None = None
-
-    @property
-    def contract(self) -> Contract | None:
-        return self.terms.contract if self.terms is not None else None
-
-    @property
-    def secondary(self) -> bool:
-        return bool(self.ranks) and max(self.ranks) >= 2
 
 
 @dataclass(slots=True, eq=False)
@@ -129,45 +136,68 @@ def price_claim(
     force on that date for this claim's payer and payee, or None. ``cache``: the
     expected amounts of date groups already priced alike (``ExpectedCache``), for a
     run of many claims; the results are the same with or without it."""
+    return [_result(work, claim) for work in _priced(claim, contract_for, reference, cache)]
+
+
+def price_claim_with_terms(
+    claim: ClaimPayment,
+    contract_for: ContractFor,
+    reference: ReferenceData,
+    *,
+    cache: ExpectedCache | None = None,
+) -> list[tuple[LineResult, ContractTerms | None, date | None]]:
+    """``price_claim``, each result with the contract version it was priced under and
+    the line's date of service (what a stored result records besides the result), as
+    they were found while pricing: not looked up again per line."""
+    return [
+        (_result(work, claim), work.terms, work.dos)
+        for work in _priced(claim, contract_for, reference, cache)
+    ]
+
+
+def _priced(
+    claim: ClaimPayment,
+    contract_for: ContractFor,
+    reference: ReferenceData,
+    cache: ExpectedCache | None,
+) -> list[_Work]:
+    """Every line of the claim through §3 and the §5 group comparison, ready for its
+    result."""
     if claim.is_reversal or not claim.lines:
         return []
+    # §5 rows above the amounts: secondary payment, no contract, unreadable code
+    secondary_claim = claim.status_code in SECONDARY_STATUSES
     contracts: dict[date | None, ContractTerms | None] = {}
     works: list[_Work] = []
+    by_date: dict[date | None, list[_Work]] = {}
     for index, line in enumerate(claim.lines):
         dos = date_of_service(claim, line)
-        if dos not in contracts:
-            contracts[dos] = contract_for(dos)
-        terms = contracts[dos]
+        if dos in contracts:
+            terms = contracts[dos]
+        else:
+            terms = contracts[dos] = contract_for(dos)
+        contract = terms.contract if terms is not None else None
         code = billed_code(line)
-        works.append(
-            _Work(
-                line=line,
-                index=index,
-                code=code,
-                modifiers=billed_modifiers(line),
-                units=billed_units(line),
-                dos=dos,
-                terms=terms,
-                exempt=not mpr_subject(
-                    code, terms.contract if terms is not None else None, reference
-                ),
-            )
+        work = _Work(
+            line=line,
+            index=index,
+            code=code,
+            modifiers=billed_modifiers(line),
+            units=billed_units(line),
+            dos=dos,
+            terms=terms,
+            exempt=not mpr_subject(code, contract, reference),
+            actual=to_cents(actual_allowed(line)),
         )
-
-    # §5 rows above the amounts: secondary payment, no contract, unreadable code
-    by_date: dict[date | None, list[_Work]] = {}
-    for work in works:
-        contract = work.contract
-        if claim.status_code in SECONDARY_STATUSES and (
-            contract is None or not contract.price_secondary
-        ):
+        works.append(work)
+        if secondary_claim and (contract is None or not contract.price_secondary):
             work.category = Category.SECONDARY_PAYMENT
         elif contract is None:
             work.category = Category.NO_CONTRACT
-        elif work.code is None:
+        elif code is None:
             work.category = Category.NO_RATE
         else:
-            by_date.setdefault(work.dos, []).append(work)
+            by_date.setdefault(dos, []).append(work)
 
     facility = is_facility(claim.place_of_service)
     for same_date in by_date.values():
@@ -178,8 +208,7 @@ def price_claim(
         else:
             cache.expect(same_date, terms, reference, facility=facility)
         _compare_group(same_date, terms.contract)
-
-    return [_result(work, claim) for work in works]
+    return works
 
 
 # one line's share of a date group's expected amounts: everything ``_expect`` sets
@@ -196,6 +225,12 @@ _Expected = tuple[
     Decimal | None,  # expected
     tuple[int, ...],  # ranks
     Category | None,  # category (no_rate)
+    int | None,  # mpr_rank
+    bool,  # secondary
+    Decimal | None,  # base_cents
+    Decimal | None,  # before_cents
+    Decimal | None,  # mpr_percent
+    Decimal | None,  # contract_reduction
 ]
 
 
@@ -206,7 +241,8 @@ class ExpectedCache:
     charge, in claim order; never on what the payer paid. A practice bills a few
     combinations of codes from one charge master, so the claims of a file repeat
     them: each combination is worked out once and copied onto the groups that repeat
-    it. For one unit of work (one contract index); bounded."""
+    it, with what the results show of it in cents and percents. For one unit of work
+    (one contract index); bounded."""
 
     def __init__(self, max_entries: int = 8192) -> None:
         self.max_entries = max_entries
@@ -227,7 +263,7 @@ class ExpectedCache:
             id(terms),
             id(reference),
             facility,
-            tuple((w.code, w.modifiers, str(w.units), str(w.line.charge_amount)) for w in works),
+            tuple([(w.code, w.modifiers, str(w.units), str(w.line.charge_amount)) for w in works]),
         )
         found = self._entries.get(key)
         if found is not None and found[0] is terms and found[1] is reference:
@@ -244,9 +280,16 @@ class ExpectedCache:
                     work.expected,
                     ranks,
                     work.category,
+                    work.mpr_rank,
+                    work.secondary,
+                    work.base_cents,
+                    work.before_cents,
+                    work.mpr_percent,
+                    work.contract_reduction,
                 ) = expected
-                work.paired_with = None if paired is None else works[paired]
-                work.ranks = list(ranks)
+                if paired is not None:
+                    work.paired_with = works[paired]
+                work.ranks = ranks
             return
         _expect(works, terms, reference, facility=facility)
         place = {id(work): n for n, work in enumerate(works)}
@@ -267,8 +310,14 @@ class ExpectedCache:
                     work.amount_before_mpr,
                     work.expected_raw,
                     work.expected,
-                    tuple(work.ranks),
+                    work.ranks,
                     work.category,
+                    work.mpr_rank,
+                    work.secondary,
+                    work.base_cents,
+                    work.before_cents,
+                    work.mpr_percent,
+                    work.contract_reduction,
                 )
                 for work in works
             ],
@@ -347,6 +396,33 @@ def _expect(
         first_cents = to_cents(pair.total / 2)
         first.expected = _cap(first_cents, first, contract)
         second.expected = _cap(to_cents(pair.total) - first_cents, second, contract)
+    _shown(works, contract)
+
+
+def _shown(works: list[_Work], contract: Contract) -> None:
+    """What a result shows of the expected side — rank, the amounts in cents, the
+    effective and the contract's reduction percents — from steps 1–5 alone, so worked
+    out once per group (the cache copies it with the amounts)."""
+    for work in works:
+        ranks = work.ranks
+        before = work.amount_before_mpr
+        if ranks:
+            rank = work.mpr_rank = min(ranks)
+            work.secondary = max(ranks) >= 2
+            if before is not None and work.expected_raw is not None:
+                if before > 0:
+                    work.mpr_percent = to_cents(HUNDRED * work.expected_raw / before)
+                else:
+                    work.mpr_percent = contract.mpr_payment_percent(rank)
+        # a line without a rate (no_rate) shows none of it
+        expected = work.expected if work.category is None else None
+        if expected is not None:
+            if work.base is not None:
+                work.base_cents = to_cents(work.base)
+            if before is not None:
+                work.before_cents = to_cents(before)
+                if before > 0:
+                    work.contract_reduction = to_cents(HUNDRED * (ONE - expected / before))
 
 
 def _compare_group(works: list[_Work], contract: Contract) -> None:
@@ -354,7 +430,7 @@ def _compare_group(works: list[_Work], contract: Contract) -> None:
     group = [w for w in works if w.ranks]
     if group:
         expected_sum = sum((w.expected or ZERO for w in group), ZERO)
-        actual_sum = sum((to_cents(actual_allowed(w.line)) for w in group), ZERO)
+        actual_sum = sum((w.actual for w in group), ZERO)
         within = abs(expected_sum - actual_sum) <= contract.tolerance
         for work in group:
             work.group_matched = within
@@ -454,7 +530,7 @@ def _rank(procedures: list[_Procedure], contract: Contract) -> None:
     for rank, (per_unit, _order, _k, weight, procedure) in enumerate(slots, start=1):
         procedure.total += per_unit * weight * contract.mpr_payment_percent(rank) / HUNDRED
         for work in procedure.works:
-            work.ranks.append(rank)
+            work.ranks += (rank,)
 
 
 def _cap(expected: Decimal, work: _Work, contract: Contract) -> Decimal:
@@ -467,26 +543,29 @@ def _cap(expected: Decimal, work: _Work, contract: Contract) -> Decimal:
 def _result(work: _Work, claim: ClaimPayment) -> LineResult:
     """§5: variance and the first matching row of the category table."""
     line = work.line
-    contract = work.contract
+    terms = work.terms
+    contract = terms.contract if terms is not None else None
     carcs = line_carcs(line)
-    actual = to_cents(actual_allowed(line))
-    expected = work.expected if work.category is None else None
-    variance = None if expected is None else expected - actual
+    actual = work.actual
     before = work.amount_before_mpr
     payer_reduction = None
     if work.secondary and before is not None and before > 0:
         payer_reduction = to_cents(HUNDRED * (ONE - actual / before))
 
     category = work.category
+    expected = variance = None
     if category is None:
+        expected = work.expected
         assert contract is not None
-        assert variance is not None
         assert expected is not None
+        variance = expected - actual
         category = _categorize(work, contract, expected=expected, actual=actual)
 
     clause = None
-    if contract is not None and category in CLAUSE_KEY:
-        clause = getattr(contract.clauses, CLAUSE_KEY[category])
+    if contract is not None:
+        clause_key = CLAUSE_KEY.get(category)
+        if clause_key is not None:
+            clause = getattr(contract.clauses, clause_key)
 
     # matched only thanks to the §5 group comparison (alone it would not be)
     by_group = (
@@ -497,14 +576,7 @@ def _result(work: _Work, claim: ClaimPayment) -> LineResult:
         and abs(variance) > contract.tolerance
     )
 
-    mpr_percent = None
-    if work.ranks and before is not None and work.expected_raw is not None:
-        if before > 0:
-            mpr_percent = to_cents(HUNDRED * work.expected_raw / before)
-        else:
-            assert contract is not None
-            mpr_percent = contract.mpr_payment_percent(min(work.ranks))
-
+    contract_id = contract.id if contract is not None else None
     text = explain.sentence(
         explain.Facts(
             category=category,
@@ -515,7 +587,7 @@ def _result(work: _Work, claim: ClaimPayment) -> LineResult:
             paid_units=line.units if line.units is not None else ONE,
             date_of_service=work.dos,
             claim_status=claim.status_code,
-            contract_id=contract.id if contract is not None else None,
+            contract_id=contract_id,
             clause=clause,
             expected=expected,
             actual=actual,
@@ -528,11 +600,7 @@ def _result(work: _Work, claim: ClaimPayment) -> LineResult:
             group_expected=work.group_expected,
             group_actual=work.group_actual,
             payer_reduction=payer_reduction,
-            contract_reduction=(
-                to_cents(HUNDRED * (ONE - expected / before))
-                if expected is not None and before is not None and before > 0
-                else None
-            ),
+            contract_reduction=work.contract_reduction,
         )
     )
     return LineResult(
@@ -540,19 +608,19 @@ def _result(work: _Work, claim: ClaimPayment) -> LineResult:
         procedure_code=work.code,
         modifiers=work.modifiers,
         units=work.units,
-        base_amount=to_cents(work.base) if work.base is not None and expected is not None else None,
+        base_amount=work.base_cents,
         bundled_into=work.bundled_into,
         bilateral_percent=work.bilateral_percent,
-        mpr_rank=min(work.ranks) if work.ranks else None,
-        mpr_percent=mpr_percent,
-        amount_before_mpr=to_cents(before) if before is not None and expected is not None else None,
+        mpr_rank=work.mpr_rank,
+        mpr_percent=work.mpr_percent,
+        amount_before_mpr=work.before_cents,
         expected_allowed=expected,
         actual_allowed=actual,
         variance=variance,
         category=category,
         disputable=category in DISPUTABLE,
         payer_reduction_percent=payer_reduction,
-        contract_id=contract.id if contract is not None else None,
+        contract_id=contract_id,
         clause=clause,
         explanation=text,
         carc=carcs,

@@ -23,9 +23,10 @@ def to_cents(value: Decimal) -> Decimal:
 def format_money(amount: Decimal) -> str:
     """``Decimal("1234.5")`` → ``"$1,234.50"``; negative amounts as ``"-$77.50"``.
     Rounded half-up to cents first, like every shown amount."""
-    cents = to_cents(amount)
-    sign = "-" if cents < 0 else ""
-    return f"{sign}${abs(cents):,.2f}"
+    cents = amount.quantize(CENTS, rounding=ROUND_HALF_UP)  # to_cents, one call less
+    if cents < 0:
+        return f"-${abs(cents):,.2f}"
+    return f"${abs(cents):,.2f}"  # abs: -0.00 shows as $0.00
 
 
 def format_percent(value: Decimal) -> str:

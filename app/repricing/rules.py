@@ -245,7 +245,10 @@ def actual_allowed(line: ServiceLine) -> Decimal:
 
 def line_carcs(line: ServiceLine) -> tuple[str, ...]:
     """The line's CAS as ``CO-59`` (group-reason), in file order, each once."""
-    return tuple(dict.fromkeys(adj.carc for adj in line.adjustments))
+    adjustments = line.adjustments
+    if len(adjustments) == 1:  # the usual line: nothing to drop
+        return (adjustments[0].carc,)
+    return tuple(dict.fromkeys([adj.carc for adj in adjustments]))
 
 
 def has_reason(line: ServiceLine, reasons: frozenset[str] | str) -> bool:

@@ -5,14 +5,18 @@ variance is always expected − actual; no float anywhere in a result."""
 from __future__ import annotations
 
 import dataclasses
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from app.contracts.index import ContractIndex
 from app.contracts.schemas import ContractTerms
-from app.repricing.engine import ExpectedCache, price_claim
+from app.disputes.deadlines import dispute_deadline
+from app.reconciliation.prepare import PRICED_COLUMNS, Payee, Pricer, priced_values
+from app.repricing.engine import ExpectedCache, date_of_service, price_claim
 from app.repricing.schemas import Category, LineResult
 from app.x12.schemas import ClaimPayment, ServiceLine
 from tests.repricing.builders import (
@@ -196,10 +200,13 @@ SECOND_DOS = date(2026, 7, 1)
 
 
 @st.composite
-def claim_runs(draw: st.DrawFn) -> list[ClaimPayment]:
+def claim_runs(
+    draw: st.DrawFn, dates: tuple[date | None, ...] = (DOS, SECOND_DOS), line_dates: bool = False
+) -> list[ClaimPayment]:
     """Claims that mostly repeat a few billed shapes (as a practice's charge master
     makes them) with other payments, places of service and dates of service, and now
-    and then another code, modifier, unit count or charge on a line."""
+    and then another code, modifier, unit count or charge on a line. ``line_dates``:
+    a line's own date of service may be any of ``dates``, not only the claim's."""
     shapes = draw(st.lists(any_claims(), min_size=1, max_size=3))
     codes = st.sampled_from(CODES + ("77003", "20610"))
 
@@ -209,7 +216,7 @@ def claim_runs(draw: st.DrawFn) -> list[ClaimPayment]:
     run = []
     for _ in range(draw(st.integers(2, 6))):
         shape = draw(st.sampled_from(shapes))
-        dos = draw(st.sampled_from([DOS, SECOND_DOS]))
+        dos = draw(st.sampled_from(dates))
         lines = [
             line(
                 often(item.procedure_code, codes),
@@ -222,7 +229,13 @@ def claim_runs(draw: st.DrawFn) -> list[ClaimPayment]:
                 charge=often(str(item.charge_amount), st.sampled_from(["150.00", "350"])),
                 adj=[f"{a.group_code}-{a.reason_code}-{draw(money)}" for a in item.adjustments],
                 orig_units=None if item.original_units is None else str(item.original_units),
-                dos=dos if draw(st.booleans()) else None,
+                dos=(
+                    draw(st.sampled_from(dates))
+                    if line_dates
+                    else dos
+                    if draw(st.booleans())
+                    else None
+                ),
             )
             for item in shape.lines
         ]
@@ -269,3 +282,107 @@ def test_a_full_cache_starts_again() -> None:
     for code in ("64483", "64493", "64490"):
         price_claim(claim(line(code, "100.00")), always(found), ref, cache=cache)
     assert len(cache) == 1
+
+
+# --- what ingest and re-pricing remember across claims --------------------------------
+
+BEFORE_ANY = date(2025, 6, 1)  # no contract in force yet
+LATER_DOS = date(2026, 6, 20)  # under the first version, as DOS
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    runs=st.lists(
+        claim_runs((DOS, LATER_DOS, SECOND_DOS, BEFORE_ANY, None), line_dates=True),
+        min_size=1,
+        max_size=3,
+    ),
+    first=contract_variants,
+    second=contract_variants,
+    windows=st.sampled_from(
+        [
+            ({"dispute_window_months": 18}, {"dispute_window_days": 90}),
+            ({"dispute_window_days": 365}, {"dispute_window_months": 1}),
+            (
+                {"dispute_window_months": 12, "dispute_window_from": "service"},
+                {"dispute_window_days": 30, "dispute_window_from": "service"},
+            ),
+        ]
+    ),
+    payment_dates=st.lists(
+        st.sampled_from([date(2026, 8, 31), date(2026, 9, 15), date(2027, 1, 31), None]),
+        min_size=3,
+        max_size=3,
+    ),
+)
+def test_a_pricer_gives_what_the_plain_engine_gives(
+    runs: list[list[ClaimPayment]],
+    first: dict[str, Any],
+    second: dict[str, Any],
+    windows: tuple[dict[str, Any], dict[str, Any]],
+    payment_dates: list[date | None],
+) -> None:
+    """``Pricer.price`` (the expected amounts cached, contracts matched once per date,
+    each result handed over with the contract and date of service found while
+    pricing) and ``priced_values`` (deadlines remembered) against ``price_claim``
+    without a cache, the contract and date of service looked up per line and the
+    deadline worked out per line: every field, digit for digit."""
+    ref = reference()
+    doubled = {code: (str(D(nf) * 2), str(D(f) * 2)) for code, (nf, f) in RATES.items()}
+    # a window in months or in days, never both
+    first_window, second_window = ({"dispute_window_months": None} | w for w in windows)
+    index = ContractIndex.from_terms(
+        [
+            terms(effective_to=SECOND_DOS - timedelta(days=1), **first_window, **first),
+            terms(schedule(doubled), effective_from=SECOND_DOS, **second_window, **second),
+        ]
+    )
+    pricer = Pricer(index, ref)
+    payee = Payee(("60054",), "1326048597", None)
+
+    def contract_for(dos: date | None) -> ContractTerms | None:
+        return index.match(
+            payer_identifiers=payee.payer_identifiers,
+            payee_npi=payee.payee_npi,
+            payee_tin=payee.payee_tin,
+            service_date=dos,
+        )
+
+    for _ in range(2):  # the second pass finds everything remembered
+        for run, payment_date in zip(runs, payment_dates, strict=False):
+            for claim_payment in run:
+                priced = pricer.price(claim_payment, payee)
+                plain = price_claim(claim_payment, contract_for, ref)
+                assert len(priced) == len(plain) == len(claim_payment.lines)
+                by_position = {item.position: item for item in claim_payment.lines}
+                for (result, found, service_date), alone in zip(priced, plain, strict=True):
+                    # repr shows each Decimal's exponent: the same values, digit for digit
+                    assert repr(result) == repr(alone)
+                    dos = date_of_service(claim_payment, by_position[alone.position])
+                    assert service_date == dos
+                    assert found is contract_for(dos)
+                    values = priced_values(
+                        result,
+                        found,
+                        service_date,
+                        payer_id="60054",
+                        payer_name="ACME",
+                        payment_date=payment_date,
+                    )
+                    deadline = (
+                        None
+                        if found is None
+                        else dispute_deadline(
+                            found.contract, payment_date=payment_date, service_date=dos
+                        )
+                    )
+                    assert values[PRICED_COLUMNS.index("dispute_deadline")] == deadline
+                    again = priced_values(
+                        alone,
+                        found,
+                        dos,
+                        payer_id="60054",
+                        payer_name="ACME",
+                        payment_date=payment_date,
+                    )
+                    assert repr(values) == repr(again)
