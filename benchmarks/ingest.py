@@ -102,7 +102,9 @@ def run_era_recon(path: str, database_url: str) -> dict[str, float]:
     from app.reconciliation.prepare import warm_up
     from app.reconciliation.service import ingest_file
 
-    warm_up()  # as `era-recon ingest` and the web app do as they start
+    # as `era-recon ingest` and the web app do as they start; then, as in a running
+    # service, wait for the fork server's imports (no contender's imports are timed)
+    warm_up(wait=True)
     upgrade(database_url)
     db_session.configure(database_url)
     with db_session.SessionLocal.begin() as session:

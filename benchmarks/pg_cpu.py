@@ -189,7 +189,7 @@ def main() -> int:
 
     from app.reconciliation.prepare import warm_up
 
-    warm_up()  # as `era-recon ingest` and the web app do as they start
+    warm_up(wait=True)  # started as `era-recon ingest` does, and ready (imports untimed)
     path = summit_file(args.claims, args.lines_per_claim, prefix="era-pgcpu-")
     load = " ".join(f"{v:.2f}" for v in os.getloadavg())
     print(

@@ -788,14 +788,23 @@ def preload_modules() -> list[str]:
     return list(dict.fromkeys([__name__, "app.x12.reader", *loaded]))
 
 
-def warm_up() -> None:
-    """Start the fork server now, without waiting for it: its imports take about a
-    second, which the first large file would otherwise wait for. The ingest command
-    and the web app call it as they start."""
+def warm_up(*, wait: bool = False) -> None:
+    """Start the fork server now: its imports take about a second, which the first
+    large file would otherwise wait for. The ingest command and the web app call it
+    as they start, and go on meanwhile; ``wait``: return once it serves (a child that
+    does nothing has run), as the benchmarks do before they time an ingest."""
     from multiprocessing import forkserver
 
-    _context()
+    context = _context()
     forkserver.ensure_running()
+    if wait:
+        child = context.Process(target=_nothing, name="era-recon-warm-up")
+        child.start()
+        child.join()
+
+
+def _nothing() -> None:
+    """A child that only proves the fork server serves (``warm_up``)."""
 
 
 def _child(connection: Any, source: Any, arguments: dict[str, Any]) -> None:

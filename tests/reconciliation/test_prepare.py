@@ -205,3 +205,14 @@ def test_tapered_batches_hold_the_same_claims_and_rows(
     assert [b.full for b in batches(plain)] == [True] * 5 + [False, False]
     assert rows(tapered) == rows(plain)
     assert all(rows(plain))
+
+
+def test_warm_up_can_wait_until_the_fork_server_serves() -> None:
+    from multiprocessing import forkserver
+
+    prepare.warm_up(wait=True)
+    server = forkserver._forkserver._forkserver_pid  # type: ignore[attr-defined]
+    assert server is not None
+    assert os.waitpid(server, os.WNOHANG) == (0, 0)  # still running after its child
+    prepare.warm_up(wait=True)  # again: the same server
+    assert forkserver._forkserver._forkserver_pid == server  # type: ignore[attr-defined]
