@@ -10,7 +10,9 @@ under ``contracts/summit-ppo.yaml``). Each round runs ``prepare()`` over it in a
 process per checkout, the two alternately: one pass to warm up, then ``--passes``
 passes timed with ``time.process_time`` (reading, pricing, building and converting
 the rows, pickling the batches as the child does for its pipe). The medians of all
-timed passes follow. On a shared machine compare only numbers of one run.
+timed passes follow. ``--freeze`` moves what the process holds once the contracts are
+loaded out of the cyclic collector's way first (``gc.freeze()``), as the reading child
+does, so the collector walks only what ``prepare()`` makes. On a shared machine compare only numbers of one run.
 
 ``--check`` runs ``prepare()`` in each checkout over that file, three generated files
 of other shapes and every 835 of ``tests/fixtures/era``, for both dialects, with a
@@ -57,13 +59,17 @@ def _load(root: Path) -> tuple[Any, Any]:
     return index, load_reference()
 
 
-def _time(root: Path, data: bytes, passes: int) -> list[float]:
+def _time(root: Path, data: bytes, passes: int, freeze: bool) -> list[float]:
+    import gc
     import uuid
     from datetime import UTC, datetime
 
     from app.reconciliation.prepare import Pricer, prepare
 
     index, reference = _load(root)
+    if freeze:
+        # as the reading child does once its start-up and its contracts are loaded
+        gc.freeze()
 
     def one() -> None:
         events = prepare(
@@ -157,7 +163,7 @@ def _dump(root: Path, data: bytes) -> dict[str, list[Any]]:
     return out
 
 
-def _worker(root: Path, task: str, file: Path, out: Path, passes: int) -> None:
+def _worker(root: Path, task: str, file: Path, out: Path, passes: int, freeze: bool) -> None:
     sys.path.insert(0, str(root))
     sys.path.insert(0, str(HERE))
     import app
@@ -165,16 +171,17 @@ def _worker(root: Path, task: str, file: Path, out: Path, passes: int) -> None:
     assert Path(app.__file__).resolve().is_relative_to(root.resolve()), app.__file__
     data = file.read_bytes()
     if task == "time":
-        out.write_text(json.dumps(_time(root, data, passes)))
+        out.write_text(json.dumps(_time(root, data, passes, freeze)))
     else:
         out.write_bytes(pickle.dumps(_dump(root, data)))
 
 
-def _run(root: Path, task: str, file: Path, passes: int) -> Any:
+def _run(root: Path, task: str, file: Path, passes: int, freeze: bool = False) -> Any:
     with tempfile.TemporaryDirectory(prefix="prepare_ab_") as folder:
         out = Path(folder) / "out"
         command = [sys.executable, __file__, "--worker", str(root), task, str(file), str(out)]
-        subprocess.run([*command, "--passes", str(passes)], check=True, env=os.environ)
+        options = ["--passes", str(passes), *(["--freeze"] if freeze else [])]
+        subprocess.run([*command, *options], check=True, env=os.environ)
         return json.loads(out.read_text()) if task == "time" else pickle.loads(out.read_bytes())
 
 
@@ -203,11 +210,16 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--passes", type=int, default=3, help="timed passes per process")
     parser.add_argument("--check", action="store_true", help="compare the rows, not the CPU")
+    parser.add_argument(
+        "--freeze",
+        action="store_true",
+        help="gc.freeze() once the contracts are loaded, before timing (as the reading child)",
+    )
     parser.add_argument("--worker", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
         root, task, file, out = args.worker
-        _worker(Path(root), task, Path(file), Path(out), args.passes)
+        _worker(Path(root), task, Path(file), Path(out), args.passes, args.freeze)
         return 0
     if args.other is None:
         parser.error("--other is required")
@@ -222,7 +234,7 @@ def main(argv: list[str]) -> int:
         times: dict[str, list[float]] = {"other": [], "this": []}
         for round_ in range(1, args.rounds + 1):
             for label, root in (("other", args.other), ("this", ROOT)):
-                found = _run(root, "time", file, args.passes)
+                found = _run(root, "time", file, args.passes, args.freeze)
                 times[label].extend(found)
                 print(f"round {round_} {label:5} CPU s: " + " ".join(f"{t:.3f}" for t in found))
         for label, found in times.items():
