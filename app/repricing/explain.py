@@ -45,14 +45,34 @@ class Facts:
     contract_reduction: Decimal | None
 
 
+# an amount's text by its value: a file's amounts repeat (a fee schedule's rates, a
+# payer's allowed amounts), and a dictionary look-up costs a twentieth of rounding and
+# formatting one. Equal values give the same text (``format_money`` rounds to cents
+# first: 10, 10.0 and 10.00 are all "$10.00", -0 is "$0.00"), so they may share an
+# entry. Bounded: it starts again when full.
+_MONEY: dict[Decimal, str] = {}
+_MONEY_ENTRIES = 4096
+
+
+def money(amount: Decimal) -> str:
+    """``format_money(amount)``, remembered."""
+    text = _MONEY.get(amount)
+    if text is None:
+        text = format_money(amount)
+        if len(_MONEY) >= _MONEY_ENTRIES:
+            _MONEY.clear()
+        _MONEY[amount] = text
+    return text
+
+
 def _units(value: Decimal) -> str:
     text = f"{value:f}"
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def _amounts(facts: Facts) -> str:
-    expected = format_money(facts.expected) if facts.expected is not None else "none"
-    return f"expected {expected}, allowed {format_money(facts.actual)}"
+    expected = money(facts.expected) if facts.expected is not None else "none"
+    return f"expected {expected}, allowed {money(facts.actual)}"
 
 
 def _contract(facts: Facts) -> str:
@@ -75,7 +95,7 @@ def sentence(facts: Facts) -> str:
         return (
             f"Claim processed as secondary (CLP02 {facts.claim_status}): the contract governs "
             f"the primary payer's allowed amount, so {code} is not repriced; "
-            f"allowed {format_money(facts.actual)}."
+            f"allowed {money(facts.actual)}."
         )
     if c is Category.NO_CONTRACT:
         when = (
@@ -85,17 +105,17 @@ def sentence(facts: Facts) -> str:
         )
         return (
             f"No contract with this payer is in force {when}, so {code} is not repriced; "
-            f"allowed {format_money(facts.actual)}."
+            f"allowed {money(facts.actual)}."
         )
     if c is Category.NO_RATE:
         if facts.code is None:
             return (
                 "The procedure code could not be read from the remittance, so the line is "
-                f"not repriced; allowed {format_money(facts.actual)}."
+                f"not repriced; allowed {money(facts.actual)}."
             )
         return (
             f"Contract {facts.contract_id} has no rate for {code}, so it is not repriced; "
-            f"allowed {format_money(facts.actual)}."
+            f"allowed {money(facts.actual)}."
         )
     if c is Category.MATCHED:
         if facts.bundled_into is not None:
@@ -111,8 +131,8 @@ def sentence(facts: Facts) -> str:
             return (
                 f"{code}{half} paid as contracted when the claim's procedures on {when} are taken "
                 f"together: {_amounts(facts)} (together expected "
-                f"{format_money(facts.group_expected)}, allowed "
-                f"{format_money(facts.group_actual)})."
+                f"{money(facts.group_expected)}, allowed "
+                f"{money(facts.group_actual)})."
             )
         return f"{code} paid as contracted: {_amounts(facts)}."
     if c is Category.CODE_CHANGED:

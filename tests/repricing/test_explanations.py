@@ -7,8 +7,11 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from app.db import types
+from app.repricing import explain as sentences
 from app.repricing.engine import price_claim
 from app.repricing.money import format_money, format_percent, to_cents
 from app.repricing.schemas import Category
@@ -175,6 +178,31 @@ def test_to_cents_rounds_half_up(value: str, cents: str) -> None:
     rounded = to_cents(D(value))
     assert rounded == D(cents)
     assert str(rounded) == cents
+
+
+@given(
+    st.lists(
+        st.decimals(
+            min_value=D("-99999999.999"), max_value=D("99999999.999"), allow_nan=False, places=3
+        )
+        | st.sampled_from([D("0"), D("-0"), D("0.00"), D("-0.00"), D("10"), D("10.0"), D("10.00")])
+        | st.sampled_from([D("-0.004"), D("0.004"), D("-0.005"), D("0.005"), D("1E+2")]),
+        max_size=30,
+    )
+)
+def test_remembered_money_text_is_format_money(amounts: list[Decimal]) -> None:
+    """``explain.money`` shares one entry among equal values of other exponents or
+    signs of zero: each still reads as ``format_money`` gives it, in any order."""
+    for amount in amounts + amounts[::-1]:
+        assert sentences.money(amount) == format_money(amount)
+
+
+def test_remembered_money_text_starts_again_when_full(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sentences, "_MONEY", {})
+    monkeypatch.setattr(sentences, "_MONEY_ENTRIES", 3)
+    for cents in range(1, 6):
+        assert sentences.money(D(cents) / 100) == f"$0.0{cents}"
+    assert len(sentences._MONEY) == 2  # cleared at the fourth, then the fifth added
 
 
 def test_to_cents_is_the_one_used_by_the_money_column() -> None:
