@@ -7,6 +7,7 @@ Explanations carry codes and amounts only, never patient names or member ids.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -45,23 +46,24 @@ class Facts:
     contract_reduction: Decimal | None
 
 
-# an amount's text by its value: a file's amounts repeat (a fee schedule's rates, a
-# payer's allowed amounts), and a dictionary look-up costs a twentieth of rounding and
-# formatting one. Equal values give the same text (``format_money`` rounds to cents
-# first: 10, 10.0 and 10.00 are all "$10.00", -0 is "$0.00"), so they may share an
-# entry. Bounded: it starts again when full.
-_MONEY: dict[Decimal, str] = {}
+# an amount's text, by the amount's own text: a file's amounts repeat (a fee
+# schedule's rates, a payer's allowed amounts), and ``str`` and a look-up cost a sixth
+# of rounding and formatting one (a Decimal's own hash costs more than both: ~0.35 µs).
+# ``str`` gives each Decimal exactly, exponent and sign of zero included. Bounded: it
+# starts again when full.
+_MONEY: dict[str, str] = {}
 _MONEY_ENTRIES = 4096
 
 
 def money(amount: Decimal) -> str:
     """``format_money(amount)``, remembered."""
-    text = _MONEY.get(amount)
+    key = str(amount)
+    text = _MONEY.get(key)
     if text is None:
         text = format_money(amount)
         if len(_MONEY) >= _MONEY_ENTRIES:
             _MONEY.clear()
-        _MONEY[amount] = text
+        _MONEY[key] = text
     return text
 
 
@@ -90,100 +92,145 @@ def sentence(facts: Facts) -> str:
     if facts.paired and facts.code:
         side = "RT" if "RT" in facts.modifiers else "LT"
         code = f"{facts.code}-{side}"
-    c = facts.category
-    if c is Category.SECONDARY_PAYMENT:
+    # one look-up, not a walk down the §5 table (overpaid, its last row, is common)
+    return _SENTENCES.get(facts.category, _other)(facts, code)
+
+
+def _secondary_payment(facts: Facts, code: str) -> str:
+    return (
+        f"Claim processed as secondary (CLP02 {facts.claim_status}): the contract governs "
+        f"the primary payer's allowed amount, so {code} is not repriced; "
+        f"allowed {money(facts.actual)}."
+    )
+
+
+def _no_contract(facts: Facts, code: str) -> str:
+    when = (
+        f"on {facts.date_of_service.isoformat()}"
+        if facts.date_of_service
+        else ("for this line (no date of service)")
+    )
+    return (
+        f"No contract with this payer is in force {when}, so {code} is not repriced; "
+        f"allowed {money(facts.actual)}."
+    )
+
+
+def _no_rate(facts: Facts, code: str) -> str:
+    if facts.code is None:
         return (
-            f"Claim processed as secondary (CLP02 {facts.claim_status}): the contract governs "
-            f"the primary payer's allowed amount, so {code} is not repriced; "
-            f"allowed {money(facts.actual)}."
+            "The procedure code could not be read from the remittance, so the line is "
+            f"not repriced; allowed {money(facts.actual)}."
         )
-    if c is Category.NO_CONTRACT:
-        when = (
-            f"on {facts.date_of_service.isoformat()}"
-            if facts.date_of_service
-            else ("for this line (no date of service)")
-        )
+    return (
+        f"Contract {facts.contract_id} has no rate for {code}, so it is not repriced; "
+        f"allowed {money(facts.actual)}."
+    )
+
+
+def _matched(facts: Facts, code: str) -> str:
+    if facts.bundled_into is not None:
+        source = "NCCI" if facts.bundle_source == "NCCI" else "contract"
         return (
-            f"No contract with this payer is in force {when}, so {code} is not repriced; "
-            f"allowed {money(facts.actual)}."
+            f"{code} is included in {facts.bundled_into} ({source} bundling edit) and not "
+            f"paid separately: {_amounts(facts)}."
         )
-    if c is Category.NO_RATE:
-        if facts.code is None:
-            return (
-                "The procedure code could not be read from the remittance, so the line is "
-                f"not repriced; allowed {money(facts.actual)}."
-            )
+    if facts.group_matched and facts.group_expected is not None:
+        assert facts.group_actual is not None
+        when = facts.date_of_service.isoformat() if facts.date_of_service else "that date"
+        half = " (half of a bilateral RT + LT procedure)" if facts.paired else ""
         return (
-            f"Contract {facts.contract_id} has no rate for {code}, so it is not repriced; "
-            f"allowed {money(facts.actual)}."
+            f"{code}{half} paid as contracted when the claim's procedures on {when} are taken "
+            f"together: {_amounts(facts)} (together expected "
+            f"{money(facts.group_expected)}, allowed "
+            f"{money(facts.group_actual)})."
         )
-    if c is Category.MATCHED:
-        if facts.bundled_into is not None:
-            source = "NCCI" if facts.bundle_source == "NCCI" else "contract"
-            return (
-                f"{code} is included in {facts.bundled_into} ({source} bundling edit) and not "
-                f"paid separately: {_amounts(facts)}."
-            )
-        if facts.group_matched and facts.group_expected is not None:
-            assert facts.group_actual is not None
-            when = facts.date_of_service.isoformat() if facts.date_of_service else "that date"
-            half = " (half of a bilateral RT + LT procedure)" if facts.paired else ""
-            return (
-                f"{code}{half} paid as contracted when the claim's procedures on {when} are taken "
-                f"together: {_amounts(facts)} (together expected "
-                f"{money(facts.group_expected)}, allowed "
-                f"{money(facts.group_actual)})."
-            )
-        return f"{code} paid as contracted: {_amounts(facts)}."
-    if c is Category.CODE_CHANGED:
+    return f"{code} paid as contracted: {_amounts(facts)}."
+
+
+def _code_changed(facts: Facts, code: str) -> str:
+    return (
+        f"Billed {code} was paid as {facts.paid_code or 'another code'}; {_contract(facts)} "
+        f"rate for {code} gives {_amounts(facts)}."
+    )
+
+
+def _bundled_incorrectly(facts: Facts, code: str) -> str:
+    return (
+        f"{code} was denied as bundled ({_reasons(facts)}), but {_contract(facts)} pays it "
+        f"separately: {_amounts(facts)}."
+    )
+
+
+def _denied(facts: Facts, code: str) -> str:
+    return (
+        f"{code} was denied ({_reasons(facts)}): {_amounts(facts)}; "
+        "this needs an appeal, not a pricing dispute."
+    )
+
+
+def _units_reduced(facts: Facts, code: str) -> str:
+    return (
+        f"Billed {_units(facts.billed_units)} units of {code}, paid "
+        f"{_units(facts.paid_units)}: {_amounts(facts)}."
+    )
+
+
+def _exempt_reduced(facts: Facts, code: str) -> str:
+    return (
+        f"{code} is exempt from multiple-procedure reduction under {_contract(facts)} but "
+        f"was reduced as a multiple procedure: {_amounts(facts)}."
+    )
+
+
+def _mpr_overapplied(facts: Facts, code: str) -> str:
+    assert facts.payer_reduction is not None
+    assert facts.contract_reduction is not None
+    return (
+        f"Secondary procedure {code} reduced {format_percent(facts.payer_reduction)} %; "
+        f"{_contract(facts)} allows {format_percent(facts.contract_reduction)} %: "
+        f"{_amounts(facts)}."
+    )
+
+
+def _bilateral_underpaid(facts: Facts, code: str) -> str:
+    percent = format_percent(facts.bilateral_percent) if facts.bilateral_percent else "100"
+    return (
+        f"Bilateral {code}-50 is paid at {percent} % of the rate under {_contract(facts)}: "
+        f"{_amounts(facts)}."
+    )
+
+
+def _fee_schedule_underpaid(facts: Facts, code: str) -> str:
+    where = f" ({facts.clause})" if facts.clause else ""
+    return f"{code} paid below the contract rate{where}: {_amounts(facts)}."
+
+
+def _overpaid(facts: Facts, code: str) -> str:
+    if facts.bundled_into is not None:
         return (
-            f"Billed {code} was paid as {facts.paid_code or 'another code'}; {_contract(facts)} "
-            f"rate for {code} gives {_amounts(facts)}."
+            f"{code} is included in {facts.bundled_into} and not paid separately, yet "
+            f"was allowed: {_amounts(facts)}; a refund may be owed."
         )
-    if c is Category.BUNDLED_INCORRECTLY:
-        return (
-            f"{code} was denied as bundled ({_reasons(facts)}), but {_contract(facts)} pays it "
-            f"separately: {_amounts(facts)}."
-        )
-    if c is Category.DENIED:
-        return (
-            f"{code} was denied ({_reasons(facts)}): {_amounts(facts)}; "
-            "this needs an appeal, not a pricing dispute."
-        )
-    if c is Category.UNITS_REDUCED:
-        return (
-            f"Billed {_units(facts.billed_units)} units of {code}, paid "
-            f"{_units(facts.paid_units)}: {_amounts(facts)}."
-        )
-    if c is Category.EXEMPT_REDUCED:
-        return (
-            f"{code} is exempt from multiple-procedure reduction under {_contract(facts)} but "
-            f"was reduced as a multiple procedure: {_amounts(facts)}."
-        )
-    if c is Category.MPR_OVERAPPLIED:
-        assert facts.payer_reduction is not None
-        assert facts.contract_reduction is not None
-        return (
-            f"Secondary procedure {code} reduced {format_percent(facts.payer_reduction)} %; "
-            f"{_contract(facts)} allows {format_percent(facts.contract_reduction)} %: "
-            f"{_amounts(facts)}."
-        )
-    if c is Category.BILATERAL_UNDERPAID:
-        percent = format_percent(facts.bilateral_percent) if facts.bilateral_percent else "100"
-        return (
-            f"Bilateral {code}-50 is paid at {percent} % of the rate under {_contract(facts)}: "
-            f"{_amounts(facts)}."
-        )
-    if c is Category.FEE_SCHEDULE_UNDERPAID:
-        where = f" ({facts.clause})" if facts.clause else ""
-        return f"{code} paid below the contract rate{where}: {_amounts(facts)}."
-    if c is Category.OVERPAID:
-        if facts.bundled_into is not None:
-            return (
-                f"{code} is included in {facts.bundled_into} and not paid separately, yet "
-                f"was allowed: {_amounts(facts)}; a refund may be owed."
-            )
-        return (
-            f"{code} allowed more than the contract gives: {_amounts(facts)}; a refund may be owed."
-        )
+    return f"{code} allowed more than the contract gives: {_amounts(facts)}; a refund may be owed."
+
+
+def _other(facts: Facts, code: str) -> str:
     return f"{code}: {_amounts(facts)}."  # reversed is set by storage, never here
+
+
+_SENTENCES: dict[Category, Callable[[Facts, str], str]] = {
+    Category.SECONDARY_PAYMENT: _secondary_payment,
+    Category.NO_CONTRACT: _no_contract,
+    Category.NO_RATE: _no_rate,
+    Category.MATCHED: _matched,
+    Category.CODE_CHANGED: _code_changed,
+    Category.BUNDLED_INCORRECTLY: _bundled_incorrectly,
+    Category.DENIED: _denied,
+    Category.UNITS_REDUCED: _units_reduced,
+    Category.EXEMPT_REDUCED: _exempt_reduced,
+    Category.MPR_OVERAPPLIED: _mpr_overapplied,
+    Category.BILATERAL_UNDERPAID: _bilateral_underpaid,
+    Category.FEE_SCHEDULE_UNDERPAID: _fee_schedule_underpaid,
+    Category.OVERPAID: _overpaid,
+}

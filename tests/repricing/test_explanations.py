@@ -191,8 +191,8 @@ def test_to_cents_rounds_half_up(value: str, cents: str) -> None:
     )
 )
 def test_remembered_money_text_is_format_money(amounts: list[Decimal]) -> None:
-    """``explain.money`` shares one entry among equal values of other exponents or
-    signs of zero: each still reads as ``format_money`` gives it, in any order."""
+    """``explain.money`` remembers each text: equal values of other exponents or
+    signs of zero, in any order, each still read as ``format_money`` gives them."""
     for amount in amounts + amounts[::-1]:
         assert sentences.money(amount) == format_money(amount)
 
