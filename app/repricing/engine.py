@@ -445,7 +445,9 @@ def _compare_group(items: list[_Line], group: _Group, contract: Contract) -> Non
     members = group.members
     if members:
         expected_sum = group.expected_sum
-        actual_sum = sum((items[n].actual for n in members), ZERO)
+        actual_sum = ZERO  # as sum(…, ZERO) adds, without a generator per claim
+        for n in members:
+            actual_sum += items[n].actual
         within = abs(expected_sum - actual_sum) <= contract.tolerance
         for n in members:
             item = items[n]
@@ -576,7 +578,7 @@ def _result(item: _Line, claim_status: str) -> LineResult:
         assert contract is not None
         assert expected is not None
         variance = expected - actual
-        category = _categorize(item, contract, expected=expected, actual=actual)
+        category = _categorize(item, contract, expected, actual, variance)
 
     clause = None
     if contract is not None:
@@ -655,19 +657,21 @@ def _result(item: _Line, claim_status: str) -> LineResult:
     )
 
 
-def _categorize(item: _Line, contract: Contract, *, expected: Decimal, actual: Decimal) -> Category:
-    """The §5 table from ``matched`` down; the first matching row wins."""
+def _categorize(
+    item: _Line, contract: Contract, expected: Decimal, actual: Decimal, variance: Decimal
+) -> Category:
+    """The §5 table from ``matched`` down; the first matching row wins. ``variance``:
+    expected − actual."""
     line = item.line
     shown = item.shown
-    variance = expected - actual
     underpaid = variance > 0
     if item.group_matched or abs(variance) <= contract.tolerance:
         return Category.MATCHED
     if underpaid and code_changed(line):
         return Category.CODE_CHANGED
-    if actual == 0 and has_reason(line, BUNDLING_CARCS) and shown.bundled_into is None:
-        return Category.BUNDLED_INCORRECTLY
-    if actual == 0:
+    if actual == 0:  # the two rows of a line paid nothing, in the table's order
+        if has_reason(line, BUNDLING_CARCS) and shown.bundled_into is None:
+            return Category.BUNDLED_INCORRECTLY
         return Category.DENIED
     if underpaid and units_reduced(line):
         return Category.UNITS_REDUCED
