@@ -12,7 +12,8 @@ passes timed with ``time.process_time`` (reading, pricing, building and converti
 the rows, pickling the batches as the child does for its pipe). The medians of all
 timed passes follow. ``--freeze`` moves what the process holds once the contracts are
 loaded out of the cyclic collector's way first (``gc.freeze()``), as the reading child
-does, so the collector walks only what ``prepare()`` makes. On a shared machine compare only numbers of one run.
+does, so the collector walks only what ``prepare()`` makes. On a shared machine
+compare only numbers of one run.
 
 ``--check`` runs ``prepare()`` in each checkout over that file, three generated files
 of other shapes and every 835 of ``tests/fixtures/era``, for both dialects, with a
