@@ -19,7 +19,9 @@ compare only numbers of one run.
 of other shapes and every 835 of ``tests/fixtures/era``, for both dialects, with a
 fixed file id and clock (so even the generated ids must agree), and prices each
 parsed claim alone through ``Pricer.price`` and ``priced_values``; then compares
-every event, row and value by ``repr`` (a Decimal's exponent included).
+every event, row and value by ``repr`` (a Decimal's exponent included). ``--corpus
+FOLDER`` (repeatable) adds every file of a folder (any that is not an 835 is a
+rejection to compare).
 """
 
 from __future__ import annotations
@@ -93,7 +95,7 @@ def _time(root: Path, data: bytes, passes: int, freeze: bool) -> list[float]:
     return times
 
 
-def _files(data: bytes) -> list[tuple[str, bytes]]:
+def _files(data: bytes, corpus: list[Path]) -> list[tuple[str, bytes]]:
     from gen835 import generate_835
 
     files = [("benchmark", data)]
@@ -104,10 +106,14 @@ def _files(data: bytes) -> list[tuple[str, bytes]]:
         files.append((f"generated-{seed}-{lines}", generated))
     for path in sorted((ROOT / "tests" / "fixtures" / "era").glob("*.835")):
         files.append((path.name, path.read_bytes()))
+    for folder in corpus:
+        for path in sorted(folder.iterdir()):
+            if path.is_file():
+                files.append((f"{folder.name}/{path.name}", path.read_bytes()))
     return files
 
 
-def _dump(root: Path, data: bytes) -> dict[str, list[Any]]:
+def _dump(root: Path, data: bytes, corpus: list[Path]) -> dict[str, list[Any]]:
     import uuid
     from datetime import UTC, datetime
 
@@ -119,7 +125,7 @@ def _dump(root: Path, data: bytes) -> dict[str, list[Any]]:
     now = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
     file_id = uuid.UUID("12345678-1234-5678-1234-567812345678")
     out: dict[str, list[Any]] = {}
-    for name, content in _files(data):
+    for name, content in _files(data, corpus):
         records: list[Any] = []
         for dialect in ("postgresql", "sqlite"):
             pricer = Pricer(index, reference)
@@ -164,7 +170,7 @@ def _dump(root: Path, data: bytes) -> dict[str, list[Any]]:
     return out
 
 
-def _worker(root: Path, task: str, file: Path, out: Path, passes: int, freeze: bool) -> None:
+def _worker(root: Path, task: str, file: Path, out: Path, args: argparse.Namespace) -> None:
     sys.path.insert(0, str(root))
     sys.path.insert(0, str(HERE))
     import app
@@ -172,17 +178,16 @@ def _worker(root: Path, task: str, file: Path, out: Path, passes: int, freeze: b
     assert Path(app.__file__).resolve().is_relative_to(root.resolve()), app.__file__
     data = file.read_bytes()
     if task == "time":
-        out.write_text(json.dumps(_time(root, data, passes, freeze)))
+        out.write_text(json.dumps(_time(root, data, args.passes, args.freeze)))
     else:
-        out.write_bytes(pickle.dumps(_dump(root, data)))
+        out.write_bytes(pickle.dumps(_dump(root, data, args.corpus)))
 
 
-def _run(root: Path, task: str, file: Path, passes: int, freeze: bool = False) -> Any:
+def _run(root: Path, task: str, file: Path, forwarded: list[str]) -> Any:
     with tempfile.TemporaryDirectory(prefix="prepare_ab_") as folder:
         out = Path(folder) / "out"
         command = [sys.executable, __file__, "--worker", str(root), task, str(file), str(out)]
-        options = ["--passes", str(passes), *(["--freeze"] if freeze else [])]
-        subprocess.run([*command, *options], check=True, env=os.environ)
+        subprocess.run([*command, *forwarded], check=True, env=os.environ)
         return json.loads(out.read_text()) if task == "time" else pickle.loads(out.read_bytes())
 
 
@@ -216,11 +221,14 @@ def main(argv: list[str]) -> int:
         action="store_true",
         help="gc.freeze() once the contracts are loaded, before timing (as the reading child)",
     )
+    parser.add_argument(
+        "--corpus", type=Path, action="append", default=[], help="--check: a folder of more files"
+    )
     parser.add_argument("--worker", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
         root, task, file, out = args.worker
-        _worker(Path(root), task, Path(file), Path(out), args.passes, args.freeze)
+        _worker(Path(root), task, Path(file), Path(out), args)
         return 0
     if args.other is None:
         parser.error("--other is required")
@@ -230,12 +238,14 @@ def main(argv: list[str]) -> int:
     file = summit_file(10_000, 3, prefix="prepare_ab_")
     try:
         if args.check:
-            mine, other = _run(ROOT, "dump", file, 0), _run(args.other, "dump", file, 0)
+            corpus = [item for path in args.corpus for item in ("--corpus", str(path))]
+            mine, other = _run(ROOT, "dump", file, corpus), _run(args.other, "dump", file, corpus)
             return 1 if _compare(mine, other) else 0
+        timing = ["--passes", str(args.passes), *(["--freeze"] if args.freeze else [])]
         times: dict[str, list[float]] = {"other": [], "this": []}
         for round_ in range(1, args.rounds + 1):
             for label, root in (("other", args.other), ("this", ROOT)):
-                found = _run(root, "time", file, args.passes, args.freeze)
+                found = _run(root, "time", file, timing)
                 times[label].extend(found)
                 print(f"round {round_} {label:5} CPU s: " + " ".join(f"{t:.3f}" for t in found))
         for label, found in times.items():

@@ -65,12 +65,18 @@ def test_json_text_is_json_dumps_whatever_came_before(values: list[Any]) -> None
 @pytest.mark.parametrize("start", [0, 41, (1 << 48) - 2, (1 << 48) + 7, (1 << 64) - 3])
 def test_text_ids_are_the_uuids_text_in_the_same_sequence(start: int) -> None:
     file_id = uuid.UUID("0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0")
-    as_text, as_uuid = prepare.FileIds(file_id), prepare.FileIds(file_id)
-    as_text._next = as_uuid._next = start
+    as_text, as_uuid = prepare.FileIds(file_id, start), prepare.FileIds(file_id, start)
     texts = [as_text.text() for _ in range(2)]
     assert texts == [str(as_uuid()) for _ in range(2)]
     assert texts[0].startswith("0f1e2d3c-4b5a-6978-")
     assert uuid.UUID(texts[1]).int == (file_id.int >> 64 << 64) + start + 2
+
+
+def test_text_and_uuid_ids_share_one_counter() -> None:
+    file_id = uuid.uuid4()
+    mixed, plain = prepare.FileIds(file_id, 1 << 62), prepare.FileIds(file_id, 1 << 62)
+    got = [mixed.text(), str(mixed()), mixed.text(), mixed.text(), str(mixed())]
+    assert got == [str(plain()) for _ in range(5)]
 
 
 def _file_row(file_id: uuid.UUID) -> dict[str, Any]:
