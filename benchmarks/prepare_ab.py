@@ -19,7 +19,8 @@ compare only numbers of one run.
 of other shapes and every 835 of ``tests/fixtures/era``, for both dialects, with a
 fixed file id and clock (so even the generated ids must agree), and prices each
 parsed claim alone through ``Pricer.price`` and ``priced_values``; then compares
-every event, row and value by ``repr`` (a Decimal's exponent included). ``--corpus
+every event, row and value by ``repr`` (a Decimal's exponent included), and the
+COPY text of every table, byte for byte, with its rows' ends. ``--corpus
 FOLDER`` (repeatable) adds every file of a folder (any that is not an 835 is a
 rejection to compare).
 """
@@ -140,7 +141,9 @@ def _dump(root: Path, data: bytes, corpus: list[Path]) -> dict[str, list[Any]]:
                 ):
                     if isinstance(event, Batch):
                         tables = [
-                            (t.table, t.names, repr(t.values), repr(t.rows)) for t in event.tables
+                            (t.table, t.names, repr(t.values), repr(t.rows))
+                            + (getattr(t, "copy_text", None), getattr(t, "ends", None))
+                            for t in event.tables
                         ]
                         records.append(("batch", repr(event.claims), repr(event.starts), tables))
                     else:

@@ -160,39 +160,101 @@ def fit(model: type[Any], rows: list[dict[str, Any]], *, where: x12.Finding) -> 
                 )
 
 
-def _fits(model: type[Any], names: tuple[str, ...], rows: list[tuple[Any, ...]]) -> bool:
-    """True when ``fit`` would change nothing in ``rows`` (tuples in the order of
-    ``names``) and raise nothing: one pass per column over the whole batch
-    (``map``/``max`` in C rather than a Python loop per value). Anything unusual
-    answers False, and ``fit`` then decides."""
-    strings, numbers = _column_limits(model)
-    place = {name: index for index, name in enumerate(names)}
+def _fits(
+    model: type[Any],
+    names: tuple[str, ...],
+    rows: list[tuple[Any, ...]],
+    tail: tuple[Any, ...] = (),
+) -> bool:
+    """True when ``fit`` would change nothing in ``rows`` (tuples of the values of
+    ``names``, each followed by ``tail``'s) and raise nothing: one pass per group of
+    columns of the same limit over the whole batch (``map``/``max`` in C rather than
+    a Python loop per value), the tail's values once. Anything unusual answers False,
+    and ``fit`` then decides."""
     try:
-        for name, length in strings.items():
-            if name in place:
-                column = map(itemgetter(place[name]), rows)
-                if max(map(len, filter(None, column)), default=0) > length:
+        for kind, limit, getter, width, at in _fit_plan(model, names, len(tail)):
+            values = (
+                [tail[i] for i in at]
+                if getter is None
+                else chain.from_iterable(map(getter, rows))
+                if width > 1
+                else map(getter, rows)
+            )
+            if kind is str:
+                if max(map(len, filter(None, values)), default=0) > limit:
                     return False
-        for name, bound in numbers.items():
-            if name in place:
-                column = map(itemgetter(place[name]), rows)
-                if max(map(abs, filter(None, column)), default=0) >= bound - 1:
+            else:
+                # |value| < limit as max and min (no abs() per value); zeros and
+                # None are left out as fit leaves them
+                found = list(filter(None, values))
+                if found and (max(found) >= limit or min(found) <= -limit):
                     return False
     except (TypeError, ArithmeticError):
         return False
     return True
 
 
+# (kind: str or Decimal, limit, a getter of the columns of that limit in a row (None:
+# the tail's), how many it gets, the tail's positions)
+_FitGroup = tuple[type, Any, Callable[[tuple[Any, ...]], Any] | None, int, tuple[int, ...]]
+_FIT_PLANS: dict[tuple[str, tuple[str, ...], int], list[_FitGroup]] = {}
+
+
+def _fit_plan(model: type[Any], names: tuple[str, ...], tail: int) -> list[_FitGroup]:
+    """``_fits``' groups of columns of ``names`` (the last ``tail`` of them in the
+    tail) by kind and limit: a string column's length, a NUMERIC column's bound
+    less one (a unit below the bound: half-up rounding to the column's scale stays
+    in)."""
+    key = (model.__tablename__, names, tail)
+    found = _FIT_PLANS.get(key)
+    if found is not None:
+        return found
+    strings, numbers = _column_limits(model)
+    width = len(names) - tail
+    limits: dict[tuple[type, Any], list[int]] = {}
+    for index, name in enumerate(names):
+        if name in strings:
+            limits.setdefault((str, strings[name]), []).append(index)
+        elif name in numbers:
+            limits.setdefault((Decimal, numbers[name] - 1), []).append(index)
+    plan: list[_FitGroup] = []
+    for (kind, limit), indexes in limits.items():
+        own = [i for i in indexes if i < width]
+        if own:
+            plan.append((kind, limit, itemgetter(*own), len(own), ()))
+        after = tuple(i - width for i in indexes if i >= width)
+        if after:
+            plan.append((kind, limit, None, 0, after))
+    _FIT_PLANS[key] = plan
+    return plan
+
+
 Table = tuple[type[Any], tuple[str, ...], list[tuple[Any, ...]], list[int]]
 
 
-def fit_claims(claims: list[x12.ClaimPayment], tables: list[Table]) -> None:
+def fit_claims(
+    claims: list[x12.ClaimPayment],
+    tables: list[Table],
+    tails: list[tuple[Any, ...]] | None = None,
+) -> list[tuple[Any, ...]]:
     """``fit`` of a batch whose rows of each table — (model, column names, rows as
     tuples, ``starts``: where each claim's rows begin) — are grouped by claim: checked
     as a whole, and claim by claim (the same cuts, the same located rejection) only
-    when something does not fit; the rows are then replaced by their fitted values."""
-    if all(_fits(model, names, rows) for model, names, rows, _ in tables):
-        return
+    when something does not fit; the rows are then replaced by their fitted values.
+
+    ``tails[i]``: the values every row of ``tables[i]`` ends with, left out of its
+    rows (``repository.prepare_rows``' ``tail``). The tails left are returned: the
+    same when all fits, else each appended to its rows before fitting (then ())."""
+    if tails is None:
+        tails = [() for _ in tables]
+    if all(
+        _fits(model, names, rows, tail)
+        for (model, names, rows, _), tail in zip(tables, tails, strict=True)
+    ):
+        return tails
+    for (_, _, rows, _), tail in zip(tables, tails, strict=True):
+        if tail:
+            rows[:] = [row + tail for row in rows]
     as_dicts = [
         [dict(zip(names, row, strict=True)) for row in rows] for _, names, rows, _ in tables
     ]
@@ -203,6 +265,7 @@ def fit_claims(claims: list[x12.ClaimPayment], tables: list[Table]) -> None:
             fit(model, dicts[starts[index] : end], where=where)
     for (_, names, rows, _), dicts in zip(tables, as_dicts, strict=True):
         rows[:] = [tuple(row[name] for name in names) for row in dicts]
+    return [() for _ in tables]
 
 
 def at_claim(claim: x12.ClaimPayment) -> x12.Finding:
@@ -568,14 +631,31 @@ class _Producer:
         self.pricer = pricer
         self.dialect = repository.dialect_named(dialect_key)
         self.now = now
+        # rows are built with their JSON and DATE columns' texts (looked up by value,
+        # each computed once), which the fast inserts would otherwise convert value
+        # by value over the whole batch again
+        texts = repository.column_texts(self.dialect)
+        if not all(
+            repository.fast_insert(model, self.dialect, names) for model, names in BATCH_TABLES
+        ):
+            texts = repository.UNCHANGED_TEXTS
+        self.ready = texts.ready
+        self.json = texts.json
+        self.date = texts.date
 
     def batch(
         self, state_id: uuid.UUID, remittance: x12.Remittance, claims: list[x12.ClaimPayment]
     ) -> Batch:
+        """The rows of ``claims`` (``BATCH_TABLES``' columns, in file order). A row's
+        values are written out in one tuple here, not by a function per row: a batch
+        of 500 claims has ~5,700 rows."""
         state_key = str(state_id)
         file_key = self.file_key
         payee = Payee.of(remittance)
         text_id = self.ids.text
+        json = self.json
+        day = self.date
+        price = self.pricer.price
         infos: list[ClaimInfo] = []
         claim_rows: list[tuple[Any, ...]] = []
         line_rows: list[tuple[Any, ...]] = []
@@ -589,53 +669,136 @@ class _Producer:
         practice_key = remittance.practice_key
         payment_date = remittance.effective_payment_date
         payer_name = remittance.payer.name
-        # the columns every result row of this batch shares, after its own
-        lifecycle = ("open", None, None, self.now)
+        # the columns every row of a table in this batch ends with, the same in each
+        # (prepare_rows formats them once): a claim's remittance columns; a result's
+        # remittance and file links, remittance columns and lifecycle of a new result
+        claim_tail = (payer_id, practice_key, day[payment_date])
+        result_tail: tuple[Any, ...] = (state_key, file_key, payer_id, practice_key)
+        result_tail += (day[payment_date], "open", None, None, self.now)
+        quantize = Decimal.quantize
         for claim in claims:
             line_starts.append(len(line_rows))
             adjustment_starts.append(len(adjustment_rows))
             result_starts.append(len(result_rows))
             claim_key = text_id()
             identity = claim_identity(remittance, claim)
+            lines = claim.lines
+            is_reversal = claim.is_reversal
             info = ClaimInfo(
-                identity=identity,
-                key=claim_key,
-                claim_id=claim.claim_id,
-                is_reversal=claim.is_reversal,
-                segment_number=claim.segment_number,
-                lines=len(claim.lines),
+                identity, claim_key, claim.claim_id, is_reversal, claim.segment_number, len(lines)
             )
             infos.append(info)
             claim_rows.append(
-                _claim_row(claim_key, state_key, file_key, identity, claim)
-                + (payer_id, practice_key, payment_date)
-            )
-            adjustment_rows.extend(
-                _adjustment_row(text_id(), claim_key, None, adj) for adj in claim.adjustments
-            )
-            line_ids: dict[int, str] = {}
-            for line in claim.lines:
-                line_id = line_ids[line.position] = text_id()
-                line_rows.append(_line_row(line_id, claim_key, line))
-                adjustment_rows.extend(
-                    _adjustment_row(text_id(), claim_key, line_id, adj) for adj in line.adjustments
+                (
+                    claim_key,
+                    state_key,
+                    file_key,
+                    claim.position,
+                    identity,
+                    claim.claim_id,
+                    claim.status_code,
+                    claim.charge_amount,
+                    claim.paid_amount,
+                    claim.patient_responsibility_amount,
+                    claim.filing_indicator,
+                    claim.payer_claim_number,
+                    claim.place_of_service,
+                    claim.frequency_code,
+                    claim.patient_name,
+                    claim.patient_member_id,
+                    claim.insured_name,
+                    claim.insured_member_id,
+                    day[claim.statement_from_date],
+                    day[claim.statement_to_date],
+                    json[claim.remark_codes],
+                    None,  # reverses_id
+                    None,  # reversed_by_id
                 )
-            if claim.is_reversal or not claim.lines:
-                continue  # no results; its start above keeps the claims aligned
-            links = (claim_key, state_key, file_key, payer_id, practice_key, payment_date)
-            for result, terms, service_date in self.pricer.price(claim, payee):
-                result_rows.append(
-                    priced_values(
-                        result,
-                        terms,
-                        service_date,
-                        payer_id=payer_id,
-                        payer_name=payer_name,
-                        payment_date=payment_date,
+            )
+            for adj in claim.adjustments:
+                quantity = adj.quantity
+                adjustment_rows.append(
+                    (
+                        text_id(),
+                        claim_key,
+                        None,
+                        adj.group_code[:2],
+                        adj.reason_code[:5],
+                        adj.amount,
+                        None if quantity is None else quantize(quantity, THOUSANDTH, ROUND_HALF_UP),
                     )
-                    + (text_id(), line_ids[result.position])
-                    + links
-                    + lifecycle
+                )
+            line_ids: dict[int, str] = {}
+            for line in lines:
+                line_id = line_ids[line.position] = text_id()
+                units, original_units = line.units, line.original_units
+                line_rows.append(
+                    (
+                        line_id,
+                        claim_key,
+                        line.position,
+                        line.procedure_qualifier,
+                        line.procedure_code,
+                        json[line.modifiers],
+                        line.charge_amount,
+                        line.paid_amount,
+                        line.revenue_code,
+                        None if units is None else quantize(units, THOUSANDTH, ROUND_HALF_UP),
+                        line.original_qualifier,
+                        line.original_procedure_code,
+                        json[line.original_modifiers],
+                        None
+                        if original_units is None
+                        else quantize(original_units, THOUSANDTH, ROUND_HALF_UP),
+                        day[line.service_date],
+                        day[line.service_end_date],
+                        line.line_control_number,
+                        line.allowed_amount,
+                        json[line.remark_codes],
+                    )
+                )
+                for adj in line.adjustments:
+                    quantity = adj.quantity
+                    adjustment_rows.append(
+                        (
+                            text_id(),
+                            claim_key,
+                            line_id,
+                            adj.group_code[:2],
+                            adj.reason_code[:5],
+                            adj.amount,
+                            None
+                            if quantity is None
+                            else quantize(quantity, THOUSANDTH, ROUND_HALF_UP),
+                        )
+                    )
+            if is_reversal or not lines:
+                continue  # no results; its start above keeps the claims aligned
+            for result, terms, service_date in price(claim, payee):
+                values = priced_values(
+                    result,
+                    terms,
+                    service_date,
+                    payer_id=payer_id,
+                    payer_name=payer_name,
+                    payment_date=payment_date,
+                )
+                # PRICED_COLUMNS with the texts of service_date, modifiers, carc,
+                # rarc and dispute_deadline, then id, service_line_id, claim_payment_id
+                result_rows.append(
+                    (
+                        *values[:4],
+                        day[service_date],
+                        values[5],
+                        json[tuple(values[6])],
+                        *values[7:22],
+                        json[tuple(values[22])],
+                        json[tuple(values[23])],
+                        day[values[24]],
+                        text_id(),
+                        line_ids[result.position],
+                        claim_key,
+                    )
                 )
                 if result.disputable and result.variance is not None:
                     underpaid.append((result.category.value, int(to_cents(result.variance) * 100)))
@@ -651,13 +814,15 @@ class _Producer:
                 BATCH_TABLES, all_rows, starts, strict=True
             )
         ]
-        fit_claims(claims, tables)
+        tails = fit_claims(claims, tables, [claim_tail, (), (), result_tail])
         return Batch(
             state_id=state_id,
             claims=infos,
             tables=[
-                repository.prepare_rows(model, self.dialect, names, rows)
-                for model, names, rows, _ in tables
+                repository.prepare_rows(
+                    model, self.dialect, names, rows, ready=self.ready, tail=tail
+                )
+                for (model, names, rows, _), tail in zip(tables, tails, strict=True)
             ],
             starts=starts,
         )
@@ -929,77 +1094,3 @@ def prepare_in_process(
         if process.is_alive():
             process.terminate()
         process.join()
-
-
-def _claim_row(
-    key: str, state_key: str, file_key: str, identity: str, claim: x12.ClaimPayment
-) -> tuple[Any, ...]:
-    """``CLAIM_COLUMNS`` up to the remittance's columns."""
-    return (
-        key,
-        state_key,
-        file_key,
-        claim.position,
-        identity,
-        claim.claim_id,
-        claim.status_code,
-        claim.charge_amount,
-        claim.paid_amount,
-        claim.patient_responsibility_amount,
-        claim.filing_indicator,
-        claim.payer_claim_number,
-        claim.place_of_service,
-        claim.frequency_code,
-        claim.patient_name,
-        claim.patient_member_id,
-        claim.insured_name,
-        claim.insured_member_id,
-        claim.statement_from_date,
-        claim.statement_to_date,
-        claim.remark_codes,
-        None,  # reverses_id
-        None,  # reversed_by_id
-    )
-
-
-def _adjustment_row(
-    row_id: str,
-    claim_id: str,
-    line_id: str | None,
-    adjustment: x12.Adjustment,
-) -> tuple[Any, ...]:
-    """``ADJUSTMENT_COLUMNS``."""
-    return (
-        row_id,
-        claim_id,
-        line_id,
-        adjustment.group_code[:2],
-        adjustment.reason_code[:5],
-        adjustment.amount,
-        q3(adjustment.quantity),
-    )
-
-
-def _line_row(line_id: str, claim_id: str, line: x12.ServiceLine) -> tuple[Any, ...]:
-    """``LINE_COLUMNS``."""
-    return (
-        line_id,
-        claim_id,
-        line.position,
-        line.procedure_qualifier,
-        line.procedure_code,
-        line.modifiers,
-        line.charge_amount,
-        line.paid_amount,
-        line.revenue_code,
-        q3(line.units),
-        line.original_qualifier,
-        line.original_procedure_code,
-        line.original_modifiers,
-        q3(line.original_units),
-        line.service_date,
-        line.service_end_date,
-        line.line_control_number,
-        line.allowed_amount,
-        line.remark_codes,
-    )

@@ -363,31 +363,74 @@ def dialect_key(dialect: Dialect) -> str:
 
 
 def prepare_rows(
-    model: type[Any], dialect: Dialect, names: tuple[str, ...], rows: list[tuple[Any, ...]]
+    model: type[Any],
+    dialect: Dialect,
+    names: tuple[str, ...],
+    rows: list[tuple[Any, ...]],
+    *,
+    ready: bool = False,
+    tail: tuple[Any, ...] = (),
 ) -> PreparedRows:
     """``insert_rows``' conversion step alone (no database needed), of rows given as
-    tuples of the values of ``names``."""
+    tuples of the values of ``names``.
+
+    ``ready``: the JSON and date columns hold their texts already, from
+    ``column_texts(dialect)`` (only for a ``fast_insert``), so they are not converted
+    again. ``tail``: the values of the last ``len(tail)`` columns, the same in every
+    row and left out of ``rows`` (a batch's links and lifecycle): in COPY text
+    formatted once and copied after each row's own values."""
     table = cast(Table, model.__table__)
     writer = _writer(table, dialect, names) if rows else None
     if writer is None:
+        if ready and rows:  # pragma: no cover - the callers check fast_insert first
+            raise ValueError("texts for a table without a fast insert")
         return PreparedRows(
-            table.name, names, rows=[dict(zip(names, row, strict=True)) for row in rows]
+            table.name, names, rows=[dict(zip(names, row + tail, strict=True)) for row in rows]
         )
     statement, converters = writer
+    if ready:
+        converters = _texts_left(table, names, converters)
     if COPY_TEXT_READY and len(rows) > SMALL_INSERT_ROWS and statement.startswith("COPY"):
         # rows for a COPY: formatted here, once, into the bytes the COPY sends; the
         # writer's side then only sends them. Only JSON is dumped first: psycopg
         # writes a Decimal or a date as its str, what the other converters give.
         dumped = [item for item in converters if item[1] is not str]
         try:
-            text, ends = copy_text_of(_convert(dumped, list(rows)))
+            if tail:
+                text, ends = _copy_text_with_tail(dumped, rows, tail)
+            else:
+                text, ends = copy_text_of(_convert(dumped, list(rows)) if dumped else rows)
         except (_DriverError, UnicodeEncodeError):
             # a value the driver refuses (a NUL or a lone surrogate in a text): as
             # values, its COPY fails as it always did
             pass
         else:
             return PreparedRows(table.name, names, copy_text=text, ends=ends)
+    if tail:
+        rows = [row + tail for row in rows]
     return PreparedRows(table.name, names, values=_convert(converters, list(rows)))
+
+
+def _copy_text_with_tail(
+    dumped: _Converters, rows: list[tuple[Any, ...]], tail: tuple[Any, ...]
+) -> tuple[bytes, list[int]]:
+    """``copy_text_of`` the rows with ``tail`` after each: the tail's text is cut
+    from the first whole row's (after its own values' tabs: a tab inside a value is
+    escaped), then follows each row's own text in place of its newline."""
+    width = len(rows[0])
+    first, _ = copy_text_of(_convert(dumped, [rows[0] + tail]))
+    fields = first[:-1].split(b"\t")
+    after = b"\t" + b"\t".join(fields[width:]) + b"\n"
+    own = [item for item in dumped if item[0] < width]
+    transformer = _Transformer()
+    out = bytearray()
+    ends: list[int] = []
+    end = ends.append
+    for row in _convert(own, list(rows)) if own else rows:
+        _format_row_text(row, transformer, out)
+        out[-1:] = after
+        end(len(out))
+    return bytes(out), ends
 
 
 class BulkWriter:
@@ -621,6 +664,100 @@ def _dump_json(value: Any) -> str:
             text = _JSON_TEXT[key] = json.dumps(key)
             return text
     return json.dumps(value)
+
+
+def fast_insert(model: type[Any], dialect: Dialect, names: tuple[str, ...]) -> bool:
+    """Whether ``prepare_rows`` converts rows of ``names`` for a fast insert (COPY or
+    the driver's executemany), so they may hold ``column_texts``."""
+    return _writer(cast(Table, model.__table__), dialect, names) is not None
+
+
+def _texts_left(table: Table, names: tuple[str, ...], converters: _Converters) -> _Converters:
+    """The converters of the columns other than JSON and DATE ones, which hold their
+    texts (``prepare_rows``' ``ready``)."""
+    columns = table.columns
+    return [
+        item for item in converters if not isinstance(columns[names[item[0]]].type, JSON | Date)
+    ]
+
+
+class _Texts(dict[Any, Any]):
+    """A column's text of each value, worked out on a miss (``__missing__``) and kept
+    for the values ``keep`` accepts (bounded): a row builder's look-up is then one
+    dict subscript in C."""
+
+    def __init__(
+        self, convert: Callable[[Any], Any], keep: Callable[[Any], bool], fixed: dict[Any, Any]
+    ) -> None:
+        super().__init__(fixed)
+        self._convert = convert
+        self._keep = keep
+        self._fixed = fixed
+
+    def __missing__(self, value: Any) -> Any:
+        text = self._convert(value)
+        if self._keep(value):
+            if len(self) >= _JSON_TEXT_MAX:
+                self.clear()
+                self.update(self._fixed)
+            self[value] = text
+        return text
+
+
+class _Same(dict[Any, Any]):
+    """Every value as it is (a dialect without a fast insert converts nothing here)."""
+
+    def __missing__(self, value: Any) -> Any:
+        return value
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnTexts:
+    """Look-ups from a value to what a fast insert of ``dialect`` sends for it, for
+    rows built ready (``prepare_rows(ready=True)``): ``json[codes]`` of a tuple of
+    codes (or None) is a JSON column's text, ``date[day]`` of a date (or None) a DATE
+    column's. ``ready`` False: both give the values unchanged (no fast insert)."""
+
+    json: dict[Any, Any]
+    date: dict[Any, Any]
+    ready: bool
+
+
+UNCHANGED_TEXTS = ColumnTexts(_Same(), _Same(), ready=False)
+_COLUMN_TEXTS: dict[str, ColumnTexts] = {}
+
+
+def column_texts(dialect: Dialect) -> ColumnTexts:
+    """The look-ups of ``dialect`` (one per process: each text is worked out once)."""
+    found = _COLUMN_TEXTS.get(dialect.name)
+    if found is not None:
+        return found
+    if dialect.name not in ("postgresql", "sqlite"):  # see _writer
+        texts = UNCHANGED_TEXTS
+    else:
+        to_date = _converter(Date(), dialect)
+        assert to_date is not None
+        texts = ColumnTexts(
+            # None as the JSON type stores it ('null'; _writer: not skipped)
+            _Texts(_dump_json, _json_kept, {None: "null", (): "[]"}),
+            # a date's text is the same wherever its converter is run (COPY or not);
+            # None stays NULL
+            _Texts(to_date, _date_kept, {None: None}),
+            ready=True,
+        )
+    _COLUMN_TEXTS[dialect.name] = texts
+    return texts
+
+
+def _json_kept(value: Any) -> bool:
+    """Only tuples of str are kept: 1 == True == 1.0 would share a key but not a
+    text, and a key equal to a tuple of str holds only str."""
+    return type(value) is tuple and len(value) <= 8 and all(type(item) is str for item in value)
+
+
+def _date_kept(value: Any) -> bool:
+    # only dates: a datetime's DATE text drops its time, so it is worked out each time
+    return type(value) is date
 
 
 def update_rows(session: Session, model: type[Any], rows: list[dict[str, Any]]) -> None:
