@@ -169,8 +169,8 @@ def _fits(
     """True when ``fit`` would change nothing in ``rows`` (tuples of the values of
     ``names``, each followed by ``tail``'s) and raise nothing: one pass per group of
     columns of the same limit over the whole batch (``map``/``max`` in C rather than
-    a Python loop per value), the tail's values once. Anything unusual answers False,
-    and ``fit`` then decides."""
+    a Python loop per value; zeros and None left out, as fit leaves them), the
+    tail's values once. Anything unusual answers False, and ``fit`` then decides."""
     try:
         for kind, limit, getter, width, at in _fit_plan(model, names, len(tail)):
             values = (
@@ -183,12 +183,8 @@ def _fits(
             if kind is str:
                 if max(map(len, filter(None, values)), default=0) > limit:
                     return False
-            else:
-                # |value| < limit as max and min (no abs() per value); zeros and
-                # None are left out as fit leaves them
-                found = list(filter(None, values))
-                if found and (max(found) >= limit or min(found) <= -limit):
-                    return False
+            elif max(map(abs, filter(None, values)), default=0) >= limit:
+                return False
     except (TypeError, ArithmeticError):
         return False
     return True

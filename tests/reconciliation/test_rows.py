@@ -255,7 +255,7 @@ CODE = st.none() | st.text("ab", max_size=7)  # group_code holds 2, reason_code 
 def test_the_batch_size_check_answers_whether_fit_changes_nothing(
     rows: list[tuple[Any, ...]], tail: tuple[Any, ...]
 ) -> None:
-    """``_fits`` (max and min over groups of columns, the tail's values once) is True
+    """``_fits`` (over groups of columns of one limit, the tail's values once) is True
     exactly where ``fit`` cuts nothing and rejects nothing, for whole rows too."""
     names = ("group_code", "amount", "reason_code", "quantity")
     whole = [row + tail for row in rows]
