@@ -12,7 +12,8 @@ passes timed with ``time.process_time`` (reading, pricing, building and converti
 the rows, pickling the batches as the child does for its pipe). The medians of all
 timed passes follow. ``--freeze`` moves what the process holds once the contracts are
 loaded out of the cyclic collector's way first (``gc.freeze()``), as the reading child
-does, so the collector walks only what ``prepare()`` makes. On a shared machine
+does, so the collector walks only what ``prepare()`` makes. ``--dialect sqlite``
+times the rows converted for SQLite instead of PostgreSQL. On a shared machine
 compare only numbers of one run.
 
 ``--check`` runs ``prepare()`` in each checkout over that file, three generated files
@@ -63,7 +64,7 @@ def _load(root: Path) -> tuple[Any, Any]:
     return index, load_reference()
 
 
-def _time(root: Path, data: bytes, passes: int, freeze: bool) -> list[float]:
+def _time(root: Path, data: bytes, passes: int, freeze: bool, dialect: str) -> list[float]:
     import gc
     import uuid
     from datetime import UTC, datetime
@@ -80,7 +81,7 @@ def _time(root: Path, data: bytes, passes: int, freeze: bool) -> list[float]:
             data,
             file_id=uuid.uuid4(),
             pricer=Pricer(index, reference),
-            dialect_key="postgresql",
+            dialect_key=dialect,
             now=datetime.now(UTC),
             batch_claims=500,
         )
@@ -181,7 +182,7 @@ def _worker(root: Path, task: str, file: Path, out: Path, args: argparse.Namespa
     assert Path(app.__file__).resolve().is_relative_to(root.resolve()), app.__file__
     data = file.read_bytes()
     if task == "time":
-        out.write_text(json.dumps(_time(root, data, args.passes, args.freeze)))
+        out.write_text(json.dumps(_time(root, data, args.passes, args.freeze, args.dialect)))
     else:
         out.write_bytes(pickle.dumps(_dump(root, data, args.corpus)))
 
@@ -227,6 +228,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument(
         "--corpus", type=Path, action="append", default=[], help="--check: a folder of more files"
     )
+    parser.add_argument(
+        "--dialect", default="postgresql", help="the rows' dialect when timed (e.g. sqlite)"
+    )
     parser.add_argument("--worker", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
@@ -244,7 +248,8 @@ def main(argv: list[str]) -> int:
             corpus = [item for path in args.corpus for item in ("--corpus", str(path))]
             mine, other = _run(ROOT, "dump", file, corpus), _run(args.other, "dump", file, corpus)
             return 1 if _compare(mine, other) else 0
-        timing = ["--passes", str(args.passes), *(["--freeze"] if args.freeze else [])]
+        timing = ["--passes", str(args.passes), "--dialect", args.dialect]
+        timing += ["--freeze"] if args.freeze else []
         times: dict[str, list[float]] = {"other": [], "this": []}
         for round_ in range(1, args.rounds + 1):
             for label, root in (("other", args.other), ("this", ROOT)):
