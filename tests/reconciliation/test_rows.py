@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from sqlalchemy.orm import Session
 
@@ -82,7 +82,7 @@ def _plain(data: bytes, pricer: prepare.Pricer, dialect_key: str, batch_claims: 
                 )
 
                 def cas(line_id: str | None, adjustment: Any, key: str = key) -> tuple[Any, ...]:
-                    return (ids.text(), key, line_id, adjustment.group_code[:2])[:4] + (
+                    return (ids.text(), key, line_id, adjustment.group_code[:2]) + (
                         adjustment.reason_code[:5],
                         adjustment.amount,
                         _q3(adjustment.quantity),
@@ -179,7 +179,7 @@ def test_prepared_rows_are_the_plainly_built_ones(
     assert (copied > 0) is (dialect_key.startswith("postgresql") and batch_claims == 500)
 
 
-def test_an_amount_too_large_in_a_tail_free_batch_still_rejects(index: Any) -> None:
+def test_a_negative_amount_too_large_rejects_the_file(index: Any) -> None:
     claims = [Claim(f"K{n}", [Line("99213", "80.00")]) for n in range(60)]
     claims[41].lines[0].charge = "-9999999999.00"  # |value| past NUMERIC(12, 2)
     with pytest.raises(X12Rejected) as caught:
@@ -203,6 +203,11 @@ DAYS = st.none() | st.dates(min_value=date(1, 1, 1), max_value=date(9999, 12, 31
     codes=st.lists(CODES, min_size=1, max_size=90),
     days=st.lists(DAYS, min_size=1, max_size=90),
     tail=st.tuples(TEXTS, st.none() | TEXTS, DAYS),
+)
+@example(  # past SMALL_INSERT_ROWS: COPY text, a tail with a tab and a backslash
+    codes=[("A\\", 'q"'), (), ("\t",)] * 20,
+    days=[date(2026, 6, 2), None, date(999, 1, 31)] * 20,
+    tail=("tab\there", "back\\slash \\N", date(2026, 6, 15)),
 )
 def test_ready_texts_and_a_tail_give_what_whole_raw_rows_give(
     codes: list[tuple[str, ...]],
