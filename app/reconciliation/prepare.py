@@ -405,7 +405,8 @@ def priced_values(
     payer_name: str | None,
     payment_date: date | None,
 ) -> tuple[Any, ...]:
-    """The values of ``PRICED_COLUMNS`` for one result, shared by ingest and re-pricing."""
+    """The values of ``PRICED_COLUMNS`` for one result, for re-pricing; ingest's
+    ``_Producer.batch`` writes the same values out in its rows (test_rows compares)."""
     if terms is None:
         version_id = deadline = None
         packet_payer_id, packet_payer_name = payer_id, payer_name
@@ -777,26 +778,56 @@ class _Producer:
             if is_reversal or not lines:
                 continue  # no results; its start above keeps the claims aligned
             for result, terms, service_date in price(claim, payee):
-                values = priced_values(
-                    result,
-                    terms,
-                    service_date,
-                    payer_id=payer_id,
-                    payer_name=payer_name,
-                    payment_date=payment_date,
-                )
+                # ``priced_values`` written out in the row (test_rows checks the two
+                # agree): its lists of codes and its tuple, each taken apart again
+                # here, cost more than the rest of a result's row
+                if terms is None:
+                    version_id = deadline = None
+                    packet_payer_id, packet_payer_name = payer_id, payer_name
+                else:
+                    contract = terms.contract
+                    version_id = terms.version_id
+                    packet_payer_id = contract.payer.ids[0]
+                    packet_payer_name = contract.payer.name
+                    deadline = _deadline(contract, payment_date, service_date)
+                bilateral = result.bilateral_percent
+                mpr_percent = result.mpr_percent
+                reduction = result.payer_reduction_percent
                 # PRICED_COLUMNS with the texts of service_date, modifiers, carc,
                 # rarc and dispute_deadline, then id, service_line_id, claim_payment_id
                 result_rows.append(
                     (
-                        *values[:4],
+                        version_id,
+                        result.contract_id,
+                        packet_payer_id,
+                        packet_payer_name,
                         day[service_date],
-                        values[5],
-                        json[tuple(values[6])],
-                        *values[7:22],
-                        json[tuple(values[22])],
-                        json[tuple(values[23])],
-                        day[values[24]],
+                        result.procedure_code,
+                        json[tuple(result.modifiers)],
+                        quantize(result.units, THOUSANDTH, ROUND_HALF_UP),
+                        result.base_amount,
+                        result.bundled_into,
+                        None
+                        if bilateral is None
+                        else quantize(bilateral, THOUSANDTH, ROUND_HALF_UP),
+                        result.mpr_rank,
+                        None
+                        if mpr_percent is None
+                        else quantize(mpr_percent, THOUSANDTH, ROUND_HALF_UP),
+                        result.amount_before_mpr,
+                        result.expected_allowed,
+                        result.actual_allowed,
+                        result.variance,
+                        result.category.value,
+                        result.disputable,
+                        None
+                        if reduction is None
+                        else quantize(reduction, THOUSANDTH, ROUND_HALF_UP),
+                        result.clause,
+                        result.explanation,
+                        json[tuple(result.carc)],
+                        json[tuple(result.rarc)],
+                        day[deadline],
                         text_id(),
                         line_ids[result.position],
                         claim_key,
