@@ -497,6 +497,20 @@ class ClaimInfo:
     # of the File summary, without reading them back
     underpaid: tuple[tuple[str, int], ...] = ()
 
+    def __reduce__(self) -> tuple[type[ClaimInfo], tuple[Any, ...]]:
+        # every claim of a batch crosses the pipe: pickled as its fields in order, it
+        # costs a third of a slots dataclass's own state (a list of its fields made by
+        # a Python loop each time, set again one by one on the other side)
+        return ClaimInfo, (
+            self.identity,
+            self.key,
+            self.claim_id,
+            self.is_reversal,
+            self.segment_number,
+            self.lines,
+            self.underpaid,
+        )
+
 
 # the columns of each table's rows, in the order the row functions give them (a JSON
 # column's list as the domain object's tuple: the bulk writer dumps either)
