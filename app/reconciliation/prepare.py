@@ -59,15 +59,41 @@ logger = logging.getLogger(__name__)
 def claim_identity(remittance: x12.Remittance, claim: x12.ClaimPayment) -> str:
     """The duplicate key of repricing.md §7: SHA-256 of payer id, TRN02, CLP01, CLP07,
     CLP02 and CLP04 (in cents, so ``536`` and ``536.00`` are the same payment)."""
+    return _identity(_identity_head(remittance), claim)
+
+
+def _identity_head(remittance: x12.Remittance) -> str:
+    """What ``claim_identity`` hashes of the remittance (payer id, TRN02), the same for
+    each of its claims: a batch works it out once."""
+    return f"{remittance.payer_id or ''}\x1f{remittance.trace_number or ''}\x1f"
+
+
+def _identity(head: str, claim: x12.ClaimPayment) -> str:
     parts = (
-        remittance.payer_id or "",
-        remittance.trace_number or "",
         claim.claim_id,
         claim.payer_claim_number or "",
         claim.status_code,
-        f"{to_cents(claim.paid_amount):.2f}",
+        _cents_text(claim.paid_amount),
     )
-    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+    return hashlib.sha256((head + "\x1f".join(parts)).encode()).hexdigest()
+
+
+# CLP04's text in cents by its own text: a file's claims repeat a few hundred paid
+# amounts, and ``str`` and a look-up cost a sixth of rounding and formatting one (the
+# text, not the Decimal, is the key: 0 and -0 are equal but round to "0.00" and
+# "-0.00"). Bounded: it starts again when full.
+_CENTS_TEXT: dict[str, str] = {}
+
+
+def _cents_text(amount: Decimal) -> str:
+    key = str(amount)
+    text = _CENTS_TEXT.get(key)
+    if text is None:
+        text = f"{to_cents(amount):.2f}"
+        if len(_CENTS_TEXT) >= 4096:
+            _CENTS_TEXT.clear()
+        _CENTS_TEXT[key] = text
+    return text
 
 
 class FileIds:
@@ -693,12 +719,14 @@ class _Producer:
         result_tail: tuple[Any, ...] = (state_key, file_key, payer_id, practice_key)
         result_tail += (day[payment_date], "open", None, None, self.now)
         quantize = Decimal.quantize
+        identity_head = _identity_head(remittance)
+        identity_of = _identity
         for claim in claims:
             line_starts.append(len(line_rows))
             adjustment_starts.append(len(adjustment_rows))
             result_starts.append(len(result_rows))
             claim_key = text_id()
-            identity = claim_identity(remittance, claim)
+            identity = identity_of(identity_head, claim)
             lines = claim.lines
             is_reversal = claim.is_reversal
             info = ClaimInfo(
