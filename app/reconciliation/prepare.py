@@ -129,7 +129,8 @@ def _blocks(high: int, low: int) -> Iterator[tuple[int, int]]:
 
 
 def q3(value: Decimal | None) -> Decimal | None:
-    return None if value is None else value.quantize(THOUSANDTH, rounding=ROUND_HALF_UP)
+    # rounding by position: see to_cents
+    return None if value is None else value.quantize(THOUSANDTH, ROUND_HALF_UP)
 
 
 # ----------------------------------------------------------------- storable values
@@ -449,7 +450,7 @@ def priced_values(
         service_date,
         result.procedure_code,
         list(result.modifiers),
-        result.units.quantize(THOUSANDTH, rounding=ROUND_HALF_UP),
+        result.units.quantize(THOUSANDTH, ROUND_HALF_UP),
         result.base_amount,
         result.bundled_into,
         q3(result.bilateral_percent),
