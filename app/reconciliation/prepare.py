@@ -197,13 +197,7 @@ def _fits(
     ``names``, each followed by ``tail``'s) and raise nothing: one pass per group of
     columns of the same limit over the whole batch (``map``/``max`` in C rather than
     a Python loop per value; zeros and None left out, as fit leaves them), the
-    tail's values once. Anything unusual answers False, and ``fit`` then decides.
-
-    A group of numbers is checked per distinct value: the reader gives every
-    occurrence of an amount one Decimal and the expected side of a repeated date
-    group is shared, so a batch of ~7,000 amounts holds a few hundred. Equal values
-    have the same ``abs``, and a set finds an object it already holds by identity,
-    where ``abs`` would make a new Decimal for each and ``max`` compare them all."""
+    tail's values once. Anything unusual answers False, and ``fit`` then decides."""
     try:
         for kind, limit, getter, width, at in _fit_plan(model, names, len(tail)):
             values = (
@@ -216,7 +210,7 @@ def _fits(
             if kind is str:
                 if max(map(len, filter(None, values)), default=0) > limit:
                     return False
-            elif max(map(abs, filter(None, set(values))), default=0) >= limit:
+            elif max(map(abs, filter(None, values)), default=0) >= limit:
                 return False
     except (TypeError, ArithmeticError):
         return False
