@@ -59,15 +59,41 @@ logger = logging.getLogger(__name__)
 def claim_identity(remittance: x12.Remittance, claim: x12.ClaimPayment) -> str:
     """The duplicate key of repricing.md §7: SHA-256 of payer id, TRN02, CLP01, CLP07,
     CLP02 and CLP04 (in cents, so ``536`` and ``536.00`` are the same payment)."""
+    return _identity(_identity_head(remittance), claim)
+
+
+def _identity_head(remittance: x12.Remittance) -> str:
+    """What ``claim_identity`` hashes of the remittance (payer id, TRN02), the same for
+    each of its claims: a batch works it out once."""
+    return f"{remittance.payer_id or ''}\x1f{remittance.trace_number or ''}\x1f"
+
+
+def _identity(head: str, claim: x12.ClaimPayment) -> str:
     parts = (
-        remittance.payer_id or "",
-        remittance.trace_number or "",
         claim.claim_id,
         claim.payer_claim_number or "",
         claim.status_code,
-        f"{to_cents(claim.paid_amount):.2f}",
+        _cents_text(claim.paid_amount),
     )
-    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+    return hashlib.sha256((head + "\x1f".join(parts)).encode()).hexdigest()
+
+
+# CLP04's text in cents by its own text: a file's claims repeat a few hundred paid
+# amounts, and ``str`` and a look-up cost a sixth of rounding and formatting one (the
+# text, not the Decimal, is the key: 0 and -0 are equal but round to "0.00" and
+# "-0.00"). Bounded: it starts again when full.
+_CENTS_TEXT: dict[str, str] = {}
+
+
+def _cents_text(amount: Decimal) -> str:
+    key = str(amount)
+    text = _CENTS_TEXT.get(key)
+    if text is None:
+        text = f"{to_cents(amount):.2f}"
+        if len(_CENTS_TEXT) >= 4096:
+            _CENTS_TEXT.clear()
+        _CENTS_TEXT[key] = text
+    return text
 
 
 class FileIds:
@@ -103,7 +129,8 @@ def _blocks(high: int, low: int) -> Iterator[tuple[int, int]]:
 
 
 def q3(value: Decimal | None) -> Decimal | None:
-    return None if value is None else value.quantize(THOUSANDTH, rounding=ROUND_HALF_UP)
+    # rounding by position: see to_cents
+    return None if value is None else value.quantize(THOUSANDTH, ROUND_HALF_UP)
 
 
 # ----------------------------------------------------------------- storable values
@@ -399,7 +426,8 @@ def priced_values(
     payer_name: str | None,
     payment_date: date | None,
 ) -> tuple[Any, ...]:
-    """The values of ``PRICED_COLUMNS`` for one result, shared by ingest and re-pricing."""
+    """The values of ``PRICED_COLUMNS`` for one result, for re-pricing; ingest's
+    ``_Producer.batch`` writes the same values out in its rows (test_rows compares)."""
     if terms is None:
         version_id = deadline = None
         packet_payer_id, packet_payer_name = payer_id, payer_name
@@ -416,7 +444,7 @@ def priced_values(
         service_date,
         result.procedure_code,
         list(result.modifiers),
-        result.units.quantize(THOUSANDTH, rounding=ROUND_HALF_UP),
+        result.units.quantize(THOUSANDTH, ROUND_HALF_UP),
         result.base_amount,
         result.bundled_into,
         q3(result.bilateral_percent),
@@ -489,6 +517,20 @@ class ClaimInfo:
     # (category, variance in cents) of each disputable result: the underpaid totals
     # of the File summary, without reading them back
     underpaid: tuple[tuple[str, int], ...] = ()
+
+    def __reduce__(self) -> tuple[type[ClaimInfo], tuple[Any, ...]]:
+        # every claim of a batch crosses the pipe: pickled as its fields in order, it
+        # costs a third of a slots dataclass's own state (a list of its fields made by
+        # a Python loop each time, set again one by one on the other side)
+        return ClaimInfo, (
+            self.identity,
+            self.key,
+            self.claim_id,
+            self.is_reversal,
+            self.segment_number,
+            self.lines,
+            self.underpaid,
+        )
 
 
 # the columns of each table's rows, in the order the row functions give them (a JSON
@@ -672,12 +714,14 @@ class _Producer:
         result_tail: tuple[Any, ...] = (state_key, file_key, payer_id, practice_key)
         result_tail += (day[payment_date], "open", None, None, self.now)
         quantize = Decimal.quantize
+        identity_head = _identity_head(remittance)
+        identity_of = _identity
         for claim in claims:
             line_starts.append(len(line_rows))
             adjustment_starts.append(len(adjustment_rows))
             result_starts.append(len(result_rows))
             claim_key = text_id()
-            identity = claim_identity(remittance, claim)
+            identity = identity_of(identity_head, claim)
             lines = claim.lines
             is_reversal = claim.is_reversal
             info = ClaimInfo(
@@ -771,26 +815,56 @@ class _Producer:
             if is_reversal or not lines:
                 continue  # no results; its start above keeps the claims aligned
             for result, terms, service_date in price(claim, payee):
-                values = priced_values(
-                    result,
-                    terms,
-                    service_date,
-                    payer_id=payer_id,
-                    payer_name=payer_name,
-                    payment_date=payment_date,
-                )
+                # ``priced_values`` written out in the row (test_rows checks the two
+                # agree): its lists of codes and its tuple, each taken apart again
+                # here, cost more than the rest of a result's row
+                if terms is None:
+                    version_id = deadline = None
+                    packet_payer_id, packet_payer_name = payer_id, payer_name
+                else:
+                    contract = terms.contract
+                    version_id = terms.version_id
+                    packet_payer_id = contract.payer.ids[0]
+                    packet_payer_name = contract.payer.name
+                    deadline = _deadline(contract, payment_date, service_date)
+                bilateral = result.bilateral_percent
+                mpr_percent = result.mpr_percent
+                reduction = result.payer_reduction_percent
                 # PRICED_COLUMNS with the texts of service_date, modifiers, carc,
                 # rarc and dispute_deadline, then id, service_line_id, claim_payment_id
                 result_rows.append(
                     (
-                        *values[:4],
+                        version_id,
+                        result.contract_id,
+                        packet_payer_id,
+                        packet_payer_name,
                         day[service_date],
-                        values[5],
-                        json[tuple(values[6])],
-                        *values[7:22],
-                        json[tuple(values[22])],
-                        json[tuple(values[23])],
-                        day[values[24]],
+                        result.procedure_code,
+                        json[tuple(result.modifiers)],
+                        quantize(result.units, THOUSANDTH, ROUND_HALF_UP),
+                        result.base_amount,
+                        result.bundled_into,
+                        None
+                        if bilateral is None
+                        else quantize(bilateral, THOUSANDTH, ROUND_HALF_UP),
+                        result.mpr_rank,
+                        None
+                        if mpr_percent is None
+                        else quantize(mpr_percent, THOUSANDTH, ROUND_HALF_UP),
+                        result.amount_before_mpr,
+                        result.expected_allowed,
+                        result.actual_allowed,
+                        result.variance,
+                        result.category.value,
+                        result.disputable,
+                        None
+                        if reduction is None
+                        else quantize(reduction, THOUSANDTH, ROUND_HALF_UP),
+                        result.clause,
+                        result.explanation,
+                        json[tuple(result.carc)],
+                        json[tuple(result.rarc)],
+                        day[deadline],
                         text_id(),
                         line_ids[result.position],
                         claim_key,

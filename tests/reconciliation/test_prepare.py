@@ -5,10 +5,12 @@ and a child that ends when the writer stops early."""
 from __future__ import annotations
 
 import os
+import pickle
 import subprocess
 import sys
 import time
 import uuid
+from dataclasses import fields
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -70,6 +72,17 @@ def test_a_child_process_gives_the_same_events(pricer: prepare.Pricer, dialect_k
     category = batches[0].tables[3].names.index("category")
     assert len(results) == 45 * 3
     assert not any(row[category] == "no_contract" for row in results)
+
+
+def test_a_claim_info_crosses_the_pipe_with_every_field() -> None:
+    """``ClaimInfo.__reduce__`` names its fields one by one: a field added later and
+    not named there would be lost (or the class would not load) in the parent."""
+    info = prepare.ClaimInfo("id" * 32, "key", "PA1", True, 12, 3, (("underpaid", 150),))
+    again = pickle.loads(pickle.dumps(info, pickle.HIGHEST_PROTOCOL))
+    assert [getattr(again, f.name) for f in fields(info)] == [
+        getattr(info, f.name) for f in fields(info)
+    ]
+    assert all(getattr(info, f.name) != f.default for f in fields(info))
 
 
 def test_a_rejection_in_the_child_is_the_same_rejection(pricer: prepare.Pricer) -> None:
