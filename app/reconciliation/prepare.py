@@ -1100,6 +1100,28 @@ class PrepareError(RuntimeError):
     """The child process failed (not a rejection of the file): a bug, or it died."""
 
 
+# the events' pipe's capacity: the batches of a file's start (~0.15, 0.3, 0.65 MB) fit
+# in it while the writer stores the file's row and first batch, and a full batch
+# (~1.6 MB) goes in without waiting for the writer to read the first part
+PIPE_BYTES = 1 << 20
+
+
+def _widen(connection: Any) -> None:
+    """Give the pipe behind ``connection`` ``PIPE_BYTES`` of room (64 KB by default on
+    Linux): the child then blocks on a busy writer only when that much is waiting.
+    Where the system does not allow it (another OS, a lower limit), it stays as
+    it is."""
+    import fcntl
+
+    setting = getattr(fcntl, "F_SETPIPE_SZ", None)
+    if setting is None:
+        return
+    try:
+        fcntl.fcntl(connection.fileno(), setting, PIPE_BYTES)
+    except OSError:
+        pass
+
+
 def prepare_in_process(
     data: bytes,
     *,
@@ -1111,10 +1133,11 @@ def prepare_in_process(
     taper: bool = False,
 ) -> Iterator[Event]:
     """``prepare`` in a child process: the same events, read from a pipe. The child
-    works at most a batch or two ahead (the pipe is small), so memory stays bounded;
-    closing the iterator early ends the child."""
+    works at most a batch or two ahead (the pipe holds ``PIPE_BYTES``), so memory
+    stays bounded; closing the iterator early ends the child."""
     context = _context()
     receiver, sender = context.Pipe(duplex=False)
+    _widen(receiver)
     # the bytes go through a pipe of their own: as a process argument they would be
     # pickled into one more copy of the file here
     source, source_sender = context.Pipe(duplex=False)

@@ -85,6 +85,23 @@ def test_a_claim_info_crosses_the_pipe_with_every_field() -> None:
     assert all(getattr(info, f.name) != f.default for f in fields(info))
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="pipe sizes are Linux's")
+def test_the_events_pipe_holds_a_file_start_s_batches() -> None:
+    """The child's first batches (~0.15 + 0.3 + 0.65 MB) fit in the pipe while the
+    writer stores the first one; Linux gives a pipe 64 KB unless asked."""
+    import fcntl
+    import multiprocessing
+
+    receiver, sender = multiprocessing.get_context("forkserver").Pipe(duplex=False)
+    try:
+        assert fcntl.fcntl(receiver.fileno(), fcntl.F_GETPIPE_SZ) < prepare.PIPE_BYTES
+        prepare._widen(receiver)
+        assert fcntl.fcntl(sender.fileno(), fcntl.F_GETPIPE_SZ) >= prepare.PIPE_BYTES
+    finally:
+        receiver.close()
+        sender.close()
+
+
 def test_a_rejection_in_the_child_is_the_same_rejection(pricer: prepare.Pricer) -> None:
     data = generate_835(3).replace(b"SE*", b"XX*")
     with pytest.raises(X12Rejected) as here:
