@@ -4,8 +4,12 @@
     python benchmarks/ingest.py --claims 100000 --only era-recon-postgresql
 
 Generates one balanced 5010 835 (``gen835.generate_835``), then runs each contender
-in a fresh process on the same file and prints service lines per second, the ratio
-to pyx12's validating reader and to edi-835-parser, and the peak resident memory:
+in a fresh process on the same file, in ``--repeat`` rounds (3 by default: every
+contender once a round, so a slower spell of a shared machine falls on all of them),
+and prints each one's median seconds over the rounds with the fastest and slowest,
+service lines per second, the ratio to pyx12's validating reader and to
+edi-835-parser (of the medians; then round by round for era-recon), and the peak
+resident memory:
 
 - ``pyx12 X12ContextReader`` — pyx12's loop-aware, validating reader, walking every
   segment (what a pyx12-based tool pays to read a file with validation);
@@ -32,12 +36,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import uuid
 import venv
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -207,6 +214,12 @@ def main() -> None:
     parser.add_argument("--claims", type=int, default=10_000)
     parser.add_argument("--lines-per-claim", type=int, default=3)
     parser.add_argument("--only", action="append", help="run only this contender (repeatable)")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        help="rounds: every contender runs once a round; medians are compared (default 3)",
+    )
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
@@ -229,35 +242,36 @@ def main() -> None:
     )
 
     wanted = set(args.only or [])
-    results: dict[str, dict[str, float]] = {}
-
-    def measure(name: str, fn: object) -> None:
-        if wanted and name not in wanted:
-            return
-        print(f"  running {name} …", file=sys.stderr, flush=True)
-        results[name] = fn()  # type: ignore[operator]
-
-    measure("pyx12 X12ContextReader", lambda: _child(sys.executable, "pyx12-context", str(path)))
-    measure("pyx12 X12Reader", lambda: _child(sys.executable, "pyx12-bare", str(path)))
-    measure("edi-835-parser", lambda: _child(_peers_python(), "edi-835-parser", str(path)))
-    sqlite_url = f"sqlite:///{workdir / 'bench.db'}"
-    measure("era-recon-sqlite", lambda: _child(sys.executable, "era-recon", str(path), sqlite_url))
-    if not wanted or "era-recon-postgresql" in wanted:
-        name, pg_url = fresh_postgres()
-        try:
-            measure(
-                "era-recon-postgresql",
-                lambda: _child(sys.executable, "era-recon", str(path), pg_url),
-            )
-        finally:
-            drop_postgres(name)
+    contenders: list[tuple[str, Any]] = [
+        ("pyx12 X12ContextReader", lambda: _child(sys.executable, "pyx12-context", str(path))),
+        ("pyx12 X12Reader", lambda: _child(sys.executable, "pyx12-bare", str(path))),
+        ("edi-835-parser", lambda: _child(_peers_python(), "edi-835-parser", str(path))),
+        ("era-recon-sqlite", lambda: _era_recon_sqlite(path, workdir)),
+        ("era-recon-postgresql", lambda: _era_recon_postgresql(path)),
+    ]
+    # each round runs every contender once, in a fresh process (era-recon into a
+    # fresh database): a slower or faster spell of a shared machine falls on all of
+    # them alike, and each contender's median over the rounds is compared
+    runs: dict[str, list[dict[str, float]]] = {}
+    for round_ in range(1, args.repeat + 1):
+        for name, run in contenders:
+            if wanted and name not in wanted:
+                continue
+            print(f"  round {round_}: running {name} …", file=sys.stderr, flush=True)
+            runs.setdefault(name, []).append(run())
+    results = {name: _median_run(found) for name, found in runs.items()}
 
     total_lines = args.claims * args.lines_per_claim
     context = results.get("pyx12 X12ContextReader")
     peer = results.get("edi-835-parser")
     print()
+    if args.repeat > 1:
+        print(
+            f"median of {args.repeat} rounds (every contender once a round, in a fresh "
+            "process); range: the fastest and slowest round; peak MB: the largest"
+        )
     print(
-        f"{'contender':<24}{'seconds':>9}{'lines/s':>11}{'× ctx':>8}{'× edi':>8}"
+        f"{'contender':<24}{'seconds':>9}{'range':>13}{'lines/s':>11}{'× ctx':>8}{'× edi':>8}"
         f"{'peak MB':>9}{'child MB':>10}"
     )
     for name, r in results.items():
@@ -265,9 +279,11 @@ def main() -> None:
         vs_ctx = rate / (total_lines / context["seconds"]) if context else float("nan")
         vs_peer = rate / (total_lines / peer["seconds"]) if peer else float("nan")
         child_mb = r.get("child_peak_rss_mb")
+        spread = f"{r['fastest']:.2f}–{r['slowest']:.2f}"
         print(
-            f"{name:<24}{r['seconds']:>9.2f}{rate:>11,.0f}{vs_ctx:>8.1f}{vs_peer:>8.2f}"
-            f"{r['peak_rss_mb']:>9.0f}{(f'{child_mb:.0f}' if child_mb else '-'):>10}"
+            f"{name:<24}{r['seconds']:>9.2f}{spread:>13}{rate:>11,.0f}{vs_ctx:>8.1f}"
+            f"{vs_peer:>8.2f}{r['peak_rss_mb']:>9.0f}"
+            f"{(f'{child_mb:.0f}' if child_mb else '-'):>10}"
         )
     for name, r in results.items():
         if "contract_lines" in r:
@@ -275,6 +291,16 @@ def main() -> None:
             print(f"{name}: {priced:,.0f} of {lines:,.0f} lines priced under a contract")
     for name in ("era-recon-postgresql", "era-recon-sqlite"):
         if name in results and context and peer:
+            if args.repeat > 1:
+                # the same ratios round by round (each round's own runs side by side)
+                rounds = zip(
+                    runs[name], runs["pyx12 X12ContextReader"], runs["edi-835-parser"], strict=True
+                )
+                ratios = ", ".join(
+                    f"{c['seconds'] / own['seconds']:.1f}×/{e['seconds'] / own['seconds']:.2f}×"
+                    for own, c, e in rounds
+                )
+                print(f"{name}, round by round (× ctx / × edi): {ratios}")
             r = results[name]
             rate = total_lines / r["seconds"]
             ctx_ratio = rate / (total_lines / context["seconds"])
@@ -284,6 +310,37 @@ def main() -> None:
                 f"target ({name}): ≥10× X12ContextReader ({ctx_ratio:.1f}×) and ≥1× "
                 f"edi-835-parser ({peer_ratio:.2f}×): {verdict}"
             )
+
+
+def _era_recon_sqlite(path: Path, workdir: Path) -> dict[str, float]:
+    database = workdir / f"bench-{uuid.uuid4().hex}.db"
+    try:
+        return _child(sys.executable, "era-recon", str(path), f"sqlite:///{database}")
+    finally:
+        database.unlink(missing_ok=True)
+
+
+def _era_recon_postgresql(path: Path) -> dict[str, float]:
+    name, url = fresh_postgres()
+    try:
+        return _child(sys.executable, "era-recon", str(path), url)
+    finally:
+        drop_postgres(name)
+
+
+def _median_run(found: list[dict[str, float]]) -> dict[str, float]:
+    """One contender's rounds as one: the median round's values (by seconds), with
+    the fastest and slowest seconds, and the largest peak memory of any round."""
+    ordered = sorted(found, key=lambda r: r["seconds"])
+    middle = dict(ordered[(len(ordered) - 1) // 2])
+    if len(ordered) % 2 == 0:
+        middle["seconds"] = statistics.median(r["seconds"] for r in ordered)
+    middle["fastest"], middle["slowest"] = ordered[0]["seconds"], ordered[-1]["seconds"]
+    for key in ("peak_rss_mb", "child_peak_rss_mb"):
+        peaks = [r[key] for r in ordered if r.get(key)]
+        if peaks:
+            middle[key] = max(peaks)
+    return middle
 
 
 if __name__ == "__main__":
