@@ -19,6 +19,7 @@ from app.db.models import (
     Adjustment,
     ClaimPayment,
     ContractVersion,
+    EraFile,
     PricingResult,
     Remittance,
     ServiceLine,
@@ -204,27 +205,33 @@ def test_postgresql_keeps_these_keys_by_triggers(session: Session, is_postgres: 
 
 
 @pytest.fixture
-def committed_line(engine: Engine) -> Iterator[ServiceLine]:
-    """A line and its parents committed outside the test's transaction (deleted
-    after)."""
+def committed_line(engine: Engine, is_postgres: bool) -> Iterator[ServiceLine]:
+    """A line and its parents, back to the file, committed outside the test's
+    transaction; the file (and with it the rest) is deleted after."""
+    if not is_postgres:
+        pytest.skip("PostgreSQL only: SQLite has one writer at a time")
     with Session(engine, expire_on_commit=False) as session:
         line = make_line(session)
-        remittance_id = session.get(ClaimPayment, line.claim_payment_id).remittance_id  # type: ignore[union-attr]
+        claim = session.get(ClaimPayment, line.claim_payment_id)
+        assert claim is not None
+        file_id = claim.file_id
         session.commit()
-    yield line
-    with Session(engine) as session:
-        session.execute(delete(Remittance).where(Remittance.id == remittance_id))
-        session.commit()
+    try:
+        yield line
+    finally:
+        with Session(engine) as session:
+            session.execute(delete(EraFile).where(EraFile.id == file_id))
+            session.commit()
+            # nothing of it is left for the tests that follow
+            assert _count(session, ServiceLine, ServiceLine.id == line.id) == 0
 
 
 def test_a_parent_in_use_by_an_open_transaction_cannot_be_deleted(
-    engine: Engine, committed_line: ServiceLine, is_postgres: bool
+    engine: Engine, committed_line: ServiceLine
 ) -> None:
     """As with a foreign key, writing a child locks its parent (FOR KEY SHARE) until
     the writer ends: another transaction cannot delete it meanwhile (without the
     lock it would, and the writer's lines would be left without their claim)."""
-    if not is_postgres:
-        pytest.skip("PostgreSQL only: SQLite has one writer at a time")
     lines = _copies(committed_line, repository.SMALL_INSERT_ROWS + 10)
     claim_id = committed_line.claim_payment_id
     with Session(engine) as writer, Session(engine) as deleter:
