@@ -60,7 +60,7 @@ def utcnow() -> datetime:
 
 # On PostgreSQL these foreign keys are kept by triggers that check a statement's rows
 # all at once (migration a7c3e9f1d2b4: one small query per inserted row cost about a
-# fifth of the server's CPU for a large file); SQLite keeps them as foreign keys.
+# quarter of the server's CPU for a large file); SQLite keeps them as foreign keys.
 # The models declare them as foreign keys either way (the ORM and SQLite use them);
 # the migrations' drift check leaves them out on PostgreSQL.
 PER_STATEMENT_FOREIGN_KEYS = frozenset(

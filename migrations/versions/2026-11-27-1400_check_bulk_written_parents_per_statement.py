@@ -3,7 +3,7 @@
 A foreign key checks each inserted row on its own: PostgreSQL runs one small query
 per row (executor start, an index probe, a row lock, executor end). The ingest of a
 10,000-claim file inserts ~125,000 rows under the six foreign keys below, and those
-checks were about a fifth of the server's CPU for the file.
+checks were about a quarter of the server's CPU for the file.
 
 On PostgreSQL these six are now kept by triggers that do the same work once per
 statement, over all of its rows:
