@@ -53,16 +53,10 @@ class Key:
     on_delete: str  # CASCADE or SET NULL
 
     def pairs(self, child: str, parent: str) -> str:
-        """The join of a child's key (``child``: its alias) to a parent's."""
+        """True when the child row ``child`` (an alias, or NEW) refers to the parent
+        row ``parent`` (an alias, or OLD)."""
         return " AND ".join(
             f"{parent}.{p} = {child}.{c}"
-            for c, p in zip(self.columns, self.parent_columns, strict=True)
-        )
-
-    def refers(self, child: str, parent: str) -> str:
-        """True when the child row ``child`` refers to the parent row ``parent``."""
-        return " AND ".join(
-            f"{child}.{c} = {parent}.{p}"
             for c, p in zip(self.columns, self.parent_columns, strict=True)
         )
 
@@ -211,7 +205,7 @@ END $$""",
         # a parent's key changed: refused while a child refers to the old one
         f"""CREATE FUNCTION {key.name}_moved() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF EXISTS (SELECT FROM ONLY {key.child} c WHERE {key.refers("c", "OLD")})
+    IF EXISTS (SELECT FROM ONLY {key.child} c WHERE {key.pairs("c", "OLD")})
        AND NOT EXISTS (SELECT FROM ONLY {key.parent} p WHERE {same_key}) THEN
         RAISE foreign_key_violation USING
             MESSAGE = 'update or delete on table "{key.parent}" violates foreign key '
