@@ -417,6 +417,24 @@ def _deadline(
     return deadline
 
 
+def contract_side(
+    terms: ContractTerms | None,
+    service_date: date | None,
+    *,
+    payer_id: str | None,
+    payer_name: str | None,
+    payment_date: date | None,
+) -> tuple[uuid.UUID | None, str | None, str | None, date | None]:
+    """What a result takes from its contract: the contract version, the payer its
+    dispute packet goes to (the contract's first payer id and name; without a
+    contract the remittance's) and its dispute deadline."""
+    if terms is None:
+        return None, payer_id, payer_name, None
+    contract = terms.contract
+    deadline = _deadline(contract, payment_date, service_date)
+    return terms.version_id, contract.payer.ids[0], contract.payer.name, deadline
+
+
 def priced_values(
     result: LineResult,
     terms: ContractTerms | None,
@@ -428,14 +446,9 @@ def priced_values(
 ) -> tuple[Any, ...]:
     """The values of ``PRICED_COLUMNS`` for one result, for re-pricing; ingest's
     ``_Producer.batch`` writes the same values out in its rows (test_rows compares)."""
-    if terms is None:
-        version_id = deadline = None
-        packet_payer_id, packet_payer_name = payer_id, payer_name
-    else:
-        contract = terms.contract
-        version_id = terms.version_id
-        packet_payer_id, packet_payer_name = contract.payer.ids[0], contract.payer.name
-        deadline = _deadline(contract, payment_date, service_date)
+    version_id, packet_payer_id, packet_payer_name, deadline = contract_side(
+        terms, service_date, payer_id=payer_id, payer_name=payer_name, payment_date=payment_date
+    )
     return (
         version_id,
         result.contract_id,
@@ -716,6 +729,7 @@ class _Producer:
         quantize = Decimal.quantize
         identity_head = _identity_head(remittance)
         identity_of = _identity
+        side = contract_side
         for claim in claims:
             line_starts.append(len(line_rows))
             adjustment_starts.append(len(adjustment_rows))
@@ -817,16 +831,15 @@ class _Producer:
             for result, terms, service_date in price(claim, payee):
                 # ``priced_values`` written out in the row (test_rows checks the two
                 # agree): its lists of codes and its tuple, each taken apart again
-                # here, cost more than the rest of a result's row
-                if terms is None:
-                    version_id = deadline = None
-                    packet_payer_id, packet_payer_name = payer_id, payer_name
-                else:
-                    contract = terms.contract
-                    version_id = terms.version_id
-                    packet_payer_id = contract.payer.ids[0]
-                    packet_payer_name = contract.payer.name
-                    deadline = _deadline(contract, payment_date, service_date)
+                # here, cost more than the rest of a result's row; what the result
+                # takes from its contract is found by the same ``contract_side``
+                version_id, packet_payer_id, packet_payer_name, deadline = side(
+                    terms,
+                    service_date,
+                    payer_id=payer_id,
+                    payer_name=payer_name,
+                    payment_date=payment_date,
+                )
                 bilateral = result.bilateral_percent
                 mpr_percent = result.mpr_percent
                 reduction = result.payer_reduction_percent
