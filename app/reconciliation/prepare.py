@@ -1041,9 +1041,12 @@ def preload_modules() -> list[str]:
     ``spawn.prepare``; preloading ``"__main__"`` does not avoid that on Python 3.11).
     For ``era-recon`` that script imports the whole CLI (Typer, uvicorn, FastAPI…):
     ~0.35 s before each large file's reading could start, unless the server already
-    holds those modules, as it does once ``app.cli.main`` is among them."""
+    holds those modules, as it does once ``app.cli.main`` is among them. And
+    ``fork_preload``, whose import loads what each child would otherwise load first
+    (the reference data)."""
     loaded = sorted(name for name in sys.modules if name.startswith("app."))
-    return list(dict.fromkeys([__name__, "app.x12.reader", *loaded]))
+    preload = [__name__, "app.x12.reader", "app.reconciliation.fork_preload", *loaded]
+    return list(dict.fromkeys(preload))
 
 
 def warm_up(*, wait: bool = False) -> None:

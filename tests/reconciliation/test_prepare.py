@@ -173,6 +173,41 @@ def test_a_child_of_the_cli_finds_the_cli_already_imported(tmp_path: Path) -> No
     assert log.read_text().splitlines() == ["__main__ True", "__mp_main__ False"]
 
 
+REFERENCE_SCRIPT = """
+from app.reconciliation import prepare
+
+def report(connection):
+    from app.contracts.reference import load_reference
+    connection.send(load_reference.cache_info().currsize)  # before any call here
+
+if __name__ == "__main__":
+    context = prepare._context()
+    receiver, sender = context.Pipe(duplex=False)
+    child = context.Process(target=report, args=(sender,))
+    child.start()
+    sender.close()
+    print(receiver.recv())
+    child.join()
+"""
+
+
+def test_a_child_starts_with_the_reference_data_loaded(tmp_path: Path) -> None:
+    # the fork server loads it (fork_preload) before it forks the first child, so no
+    # child reads it again before its first claim
+    script = tmp_path / "child_reference.py"
+    script.write_text(REFERENCE_SCRIPT)
+    done = subprocess.run(
+        [sys.executable, str(script)],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=120,
+    )
+    assert done.stdout.split() == ["1"]
+
+
 @pytest.mark.parametrize(
     ("expected", "batch_claims"), [(10_000, 500), (1_234, 500), (37, 7), (0, 500)]
 )
