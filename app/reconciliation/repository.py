@@ -903,11 +903,14 @@ def _among(session: Session, column: Any, values: Sequence[Any]) -> ColumnElemen
     return cast(ColumnElement[bool], column.in_(values))
 
 
+# The two lists go as JSON texts, taken apart by the server: psycopg dumps a list
+# parameter element by element in Python (~1.9 µs each, ~2 ms a batch of 500 claims
+# on the writer's side), json.dumps the same list in C (~0.1 ms).
 _STORED_CLAIMS = (
     "SELECT 1 AS kind, identity AS value, file_id FROM claim_payments "
-    "WHERE identity = ANY ($1::VARCHAR(64)[]) "
+    "WHERE identity = ANY (ARRAY(SELECT json_array_elements_text($1::json)::VARCHAR(64))) "
     "UNION ALL SELECT DISTINCT 2, claim_id, CAST(NULL AS UUID) FROM claim_payments "
-    "WHERE claim_id = ANY ($2::VARCHAR(50)[]) "
+    "WHERE claim_id = ANY (ARRAY(SELECT json_array_elements_text($2::json)::VARCHAR(50))) "
     "AND (status_code = '22' OR reversed_by_id IS NOT NULL)"
 )
 
@@ -938,7 +941,7 @@ def stored_claims(
             try:
                 with _raw_cursor(driver) as cursor:
                     rows = cursor.execute(
-                        _STORED_CLAIMS, [list(some_identities), list(some_claim_ids)]
+                        _STORED_CLAIMS, [json.dumps(some_identities), json.dumps(some_claim_ids)]
                     ).fetchall()
             except dialect.loaded_dbapi.Error as exc:
                 raise DBAPIError.instance(

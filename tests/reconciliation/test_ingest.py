@@ -346,6 +346,27 @@ def test_the_stored_claims_look_up(session: Session, contract: None, ingest: Ing
     assert reversed_ids == {"REV"}
 
 
+def test_the_stored_claims_look_up_takes_any_claim_id(
+    session: Session, contract: None, ingest: Ingest
+) -> None:
+    # the lists reach PostgreSQL as JSON texts: quotes, backslashes, commas and braces
+    # in a CLP01 come back as they were sent
+    odd = 'Q"B\\C,{D} E'
+    ingest(era([e2(claim_id=odd)], trace="T-ODD1"))
+    ingest(era([e2(claim_id=odd, status="22", sign=-1)], trace="T-ODD2", payment_date="20260620"))
+    stored = session.execute(
+        select(models.ClaimPayment.claim_id, models.ClaimPayment.identity)
+    ).all()
+    assert {claim_id for claim_id, _ in stored} == {odd}
+
+    found, reversed_ids = repository.stored_claims(
+        session, [identity for _, identity in stored], [odd, "OTHER"]
+    )
+
+    assert set(found) == {identity for _, identity in stored}
+    assert reversed_ids == {odd}
+
+
 def test_a_lost_race_on_the_same_bytes_answers_duplicate(
     session: Session, ingest: Ingest, monkeypatch: pytest.MonkeyPatch
 ) -> None:
