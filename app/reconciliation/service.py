@@ -384,16 +384,18 @@ class _FileIngest:
             # stored before the batch (looked up with its duplicates; the batch itself
             # adds only its reversals, whose CLP01s are linked anyway)
             involved = self._involved
-            self.reversed_claims |= link_reversals(
-                self.session,
-                keys={
-                    (state.remittance.payer_id, state.remittance.practice_key, info.claim_id)
-                    for info, state in new
-                    if info.is_reversal or info.claim_id in involved
-                },
-                new_claim_ids={uuid.UUID(info.key) for info, _ in new},
-                actor=self.actor,
-            )
+            keys = {
+                (state.remittance.payer_id, state.remittance.practice_key, info.claim_id)
+                for info, state in new
+                if info.is_reversal or info.claim_id in involved
+            }
+            if keys:  # most batches: none (and then no UUID built per new claim)
+                self.reversed_claims |= link_reversals(
+                    self.session,
+                    keys=keys,
+                    new_claim_ids={uuid.UUID(info.key) for info, _ in new},
+                    actor=self.actor,
+                )
 
     def _remittance_rows(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """The remittances (and their PLBs) to write with this batch; decides which
@@ -544,13 +546,16 @@ class _FileIngest:
         categories: dict[str, int] = {}
         items: list[RemittanceSummary] = []
         warnings = list(self.file_values["warnings"])
+        # claim keys are the ids' texts (prepare.FileIds): compared as texts, not one
+        # UUID built per claim with a variance
+        reversed_keys = {str(claim_id) for claim_id in self.reversed_claims}
         for state in self.states:
             row = state.row
             if not state.inserted or row is None:
                 continue
             total = 0
             for claim_key, underpaid in state.underpaid:
-                if uuid.UUID(claim_key) in self.reversed_claims:
+                if claim_key in reversed_keys:
                     continue
                 for category, cents in underpaid:
                     categories[category] = categories.get(category, 0) + cents
