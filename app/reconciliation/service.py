@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -196,7 +197,11 @@ class _FileIngest:
         content_hash: str,
         filename: str | None,
         parsed: ParsedFile | None = None,
+        reading: prepare.ReadingChild | None = None,
     ) -> None:
+        """Read, price and write the file; a large one by ``reading`` (its reading
+        child, started by the caller: closed here, whatever happens) or a child of
+        its own."""
         self._data = data
         self._file_row = {
             "id": self.file_id,
@@ -216,22 +221,20 @@ class _FileIngest:
             "uploaded_by_key_id": self.actor.key_id,
             "practice_keys": [],
         }
-        options: dict[str, Any] = {}
+        arguments: dict[str, Any] = {
+            "file_id": self.file_id,
+            "pricer": self.pricer,
+            "dialect_key": repository.dialect_key(self.session.connection().dialect),
+            "now": self.now,
+            "batch_claims": BATCH_CLAIMS,
+        }
+        events: Iterator[prepare.Event]
         if len(data) >= PROCESS_BYTES:
-            produce = prepare.prepare_in_process  # the child reads it (never pre-read)
-            options["taper"] = True  # the first batch early, the last small
+            # a child reads it (never pre-read); the first batch early, the last small
+            reading = reading or prepare.ReadingChild.start(data)
+            events = reading.events(taper=True, **arguments)
         else:
-            produce = prepare.prepare
-            options["parsed"] = parsed
-        events = produce(
-            data,
-            file_id=self.file_id,
-            pricer=self.pricer,
-            dialect_key=repository.dialect_key(self.session.connection().dialect),
-            now=self.now,
-            batch_claims=BATCH_CLAIMS,
-            **options,
-        )
+            events = prepare.prepare(data, parsed=parsed, **arguments)
         try:
             for event in events:
                 if isinstance(event, prepare.Batch):
@@ -252,6 +255,8 @@ class _FileIngest:
             close = getattr(events, "close", None)
             if close is not None:
                 close()  # ends a child process still reading
+            if reading is not None:
+                reading.close()  # also when its events were never taken
             # nothing may touch the connection (the savepoint's rollback or release)
             # while a write is under way
             self.writer.close()
@@ -674,6 +679,24 @@ def ingest_file(
     remittance. A file already stored by its bytes, or adding no new claim payment,
     answers ``duplicate`` with the original file's summary and stores nothing."""
     filename = _clean_filename(filename)
+    # a large file's reading child starts first: it decodes the file meanwhile (it
+    # sets the ingest's wall time; the look-ups below take ~10–50 ms)
+    reading = prepare.ReadingChild.start(data) if len(data) >= PROCESS_BYTES else None
+    try:
+        return _ingest(session, data, filename, actor, validate_inline_lines, reading)
+    finally:
+        if reading is not None:
+            reading.close()  # not used (a duplicate, an error), or done
+
+
+def _ingest(
+    session: Session,
+    data: bytes,
+    filename: str | None,
+    actor: Actor,
+    validate_inline_lines: int,
+    reading: prepare.ReadingChild | None,
+) -> FileResult:
     content_hash = hashlib.sha256(data).hexdigest()
     # files touching the same claims take turns, so reversals and duplicates see
     # what was stored before them
@@ -693,7 +716,9 @@ def ingest_file(
         )
         try:
             with session.begin_nested():
-                ingest.run(data, content_hash, filename, parsed)
+                # the child started for the first attempt; a second makes its own
+                used, reading = reading, None
+                ingest.run(data, content_hash, filename, parsed, used)
                 if ingest.adds_nothing:
                     raise _NothingNew(ingest)
                 ingest.finish()

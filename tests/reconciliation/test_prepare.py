@@ -111,6 +111,46 @@ def test_a_rejection_in_the_child_is_the_same_rejection(pricer: prepare.Pricer) 
     assert there.value.findings == here.value.findings
 
 
+def test_a_file_rejected_before_the_arguments_come_is_the_same_rejection(
+    pricer: prepare.Pricer,
+) -> None:
+    # the child decodes the bytes as soon as they come (not text, no ISA: rejected
+    # there), before the writer sends the contracts; the writer hears it then
+    data = b"not an 835 file at all\n" * 10
+    with pytest.raises(X12Rejected) as here:
+        events(prepare.prepare, data, pricer)
+    with pytest.raises(X12Rejected) as there:
+        events(prepare.prepare_in_process, data, pricer)
+    assert there.value.findings == here.value.findings
+
+
+def test_a_reading_child_closed_unused_ends(pricer: prepare.Pricer) -> None:
+    # a duplicate file (found by its bytes after the child started): the child,
+    # waiting for its arguments, ends, and so does the thread sending it the bytes
+    reading = prepare.ReadingChild.start(generate_835(3000))
+    started = time.monotonic()
+    reading.close()
+    assert time.monotonic() - started < 10
+    assert not reading._process.is_alive()
+    assert not reading._sending.is_alive()
+    reading.close()  # twice is harmless (the ingest closes it once more at its end)
+
+
+def test_a_reading_child_gives_its_events_once(pricer: prepare.Pricer) -> None:
+    reading = prepare.ReadingChild.start(generate_835(3))
+    arguments = {
+        "file_id": uuid.uuid4(),
+        "pricer": pricer,
+        "dialect_key": "sqlite+pysqlite",
+        "now": datetime.now(UTC),
+        "batch_claims": 7,
+    }
+    first = list(reading.events(**arguments))  # type: ignore[arg-type]
+    assert [type(e).__name__ for e in first] == ["Start", "Batch", "End", "Done"]
+    with pytest.raises(RuntimeError, match="once"):
+        list(reading.events(**arguments))  # type: ignore[arg-type]
+
+
 def test_a_failure_in_the_child_is_an_error_not_a_rejection(pricer: prepare.Pricer) -> None:
     with pytest.raises(prepare.PrepareError, match="NoSuchModuleError"):
         events(prepare.prepare_in_process, generate_835(2), pricer, dialect_key="nosuchdb+x")
