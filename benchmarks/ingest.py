@@ -4,12 +4,13 @@
     python benchmarks/ingest.py --claims 100000 --only era-recon-postgresql
 
 Generates one balanced 5010 835 (``gen835.generate_835``), then runs each contender
-in a fresh process on the same file, in ``--repeat`` rounds (3 by default: every
-contender once a round, so a slower spell of a shared machine falls on all of them),
-and prints each one's median seconds over the rounds with the fastest and slowest,
-service lines per second, the ratio to pyx12's validating reader and to
-edi-835-parser (of the medians; then round by round for era-recon), and the peak
-resident memory:
+in a fresh process on the same file, in ``--repeat`` rounds (5 by default: every
+contender once a round, so a slower spell of a shared machine falls on all of them;
+the same work took up to ±20 % more or less CPU time from one minute to the next on
+the machine of RESULTS.md), and prints each one's median seconds over the rounds
+with the fastest and slowest, service lines per second, the ratio to pyx12's
+validating reader and to edi-835-parser (of the medians; then round by round for
+era-recon), and the peak resident memory:
 
 - ``pyx12 X12ContextReader`` — pyx12's loop-aware, validating reader, walking every
   segment (what a pyx12-based tool pays to read a file with validation);
@@ -217,8 +218,8 @@ def main() -> None:
     parser.add_argument(
         "--repeat",
         type=int,
-        default=3,
-        help="rounds: every contender runs once a round; medians are compared (default 3)",
+        default=5,
+        help="rounds: every contender runs once a round; medians are compared (default 5)",
     )
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
