@@ -17,7 +17,6 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from app.db.models import (
-    Adjustment,
     ClaimPayment,
     ContractVersion,
     EraFile,
@@ -126,20 +125,6 @@ def make_line(
     }
     values.update(overrides)
     return _flush(session, ServiceLine(**values))
-
-
-def make_adjustment(
-    session: Session, *, line: ServiceLine, claim: ClaimPayment | None = None, **overrides: Any
-) -> Adjustment:
-    values: dict[str, Any] = {
-        "claim_payment_id": claim.id if claim else line.claim_payment_id,
-        "service_line_id": line.id,
-        "group_code": "CO",
-        "reason_code": "45",
-        "amount": Decimal("860.00"),
-    }
-    values.update(overrides)
-    return _flush(session, Adjustment(**values))
 
 
 def make_pricing_result(

@@ -1,8 +1,9 @@
 """Reading, pricing and row building of one 835 file, away from the database.
 
 ``prepare(data, …)`` streams the file (``app.x12.reader.stream_835``), prices every
-claim payment against the contract index and builds the rows of ``claim_payments``,
-``service_lines``, ``adjustments`` and ``pricing_results`` in batches, already in the
+claim payment against the contract index and builds the rows of ``claim_payments``
+and ``service_lines`` (each with its CAS as a JSON text, ``cas_json``) and
+``pricing_results`` in batches, already in the
 form the database driver sends (``repository.prepare_rows``: on PostgreSQL a large
 table's rows as COPY text, else values converted for the driver). It needs no
 session, so for a large file it runs in a child process (``prepare_in_process``) while
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import json
 import logging
 import multiprocessing
 import pickle
@@ -39,7 +41,7 @@ from sqlalchemy import Numeric, String
 
 from app.contracts.schemas import Contract, ContractTerms
 from app.db import models
-from app.db.types import to_cents
+from app.db.types import CENTS, Money, Quantity, to_cents
 from app.disputes.deadlines import dispute_deadline
 from app.reconciliation import repository
 from app.repricing.engine import ExpectedCache, price_claim_with_terms
@@ -99,8 +101,8 @@ def _cents_text(amount: Decimal) -> str:
 
 class FileIds:
     """Ids for the rows of one file that ascend in file order: the file id's first 8
-    bytes, then a counter. Ordering by id then gives back the order of the file (CAS
-    triples have no position column), and a file's rows cluster in indexes. ``start``
+    bytes, then a counter. Ordering by id then gives back the order of the file, and
+    a file's rows cluster in indexes. ``start``
     gives a second writer of the same file a range of its own."""
 
     def __init__(self, file_id: uuid.UUID, start: int = 0) -> None:
@@ -174,18 +176,150 @@ def fit(model: type[Any], rows: list[dict[str, Any]], *, where: x12.Finding) -> 
             value = row.get(name)
             # a unit below the bound: half-up rounding to the column's scale stays in
             if value is not None and abs(value) >= bound - 1:
-                raise X12Rejected(
-                    [
-                        x12.Finding(
-                            f"{where.message}: an amount or quantity is too large to store "
-                            f"(at most {bound - 1:,} is accepted)",
-                            segment_number=where.segment_number,
-                            segment=where.segment,
-                            loop=where.loop,
-                            code="amount_out_of_range",
-                        )
-                    ]
-                )
+                raise _too_large(where, bound)
+
+
+def _too_large(where: x12.Finding, bound: Decimal) -> X12Rejected:
+    """``fit``'s rejection of a value of a NUMERIC column of ``bound``, at ``where``."""
+    return X12Rejected(
+        [
+            x12.Finding(
+                f"{where.message}: an amount or quantity is too large to store "
+                f"(at most {bound - 1:,} is accepted)",
+                segment_number=where.segment_number,
+                segment=where.segment,
+                loop=where.loop,
+                code="amount_out_of_range",
+            )
+        ]
+    )
+
+
+def _bound(kind: type[Money] | type[Quantity]) -> Decimal:
+    """The bound (exclusive) of a column type's absolute value, as ``_column_limits``."""
+    numeric = kind.impl
+    assert isinstance(numeric, Numeric)
+    assert numeric.precision is not None
+    return Decimal(10) ** (numeric.precision - (numeric.scale or 0))
+
+
+# a CAS amount and quantity must fit the Money and Quantity columns they were stored
+# in as rows of their own (fit's rule: a unit below the bound)
+CAS_AMOUNT_BOUND = _bound(Money)
+CAS_QUANTITY_BOUND = _bound(Quantity)
+
+
+def fit_adjustments(claim: x12.ClaimPayment, *, where: x12.Finding) -> None:
+    """``fit`` of a claim payment's CAS, claim-level then line by line, each amount
+    then its quantity (the order of their rows before): their codes are cut where
+    the JSON is built; an amount or quantity too large rejects the file."""
+    for adj in chain(claim.adjustments, *(line.adjustments for line in claim.lines)):
+        if abs(adj.amount) >= CAS_AMOUNT_BOUND - 1:
+            raise _too_large(where, CAS_AMOUNT_BOUND)
+        quantity = adj.quantity
+        if quantity is not None and abs(quantity) >= CAS_QUANTITY_BOUND - 1:
+            raise _too_large(where, CAS_QUANTITY_BOUND)
+
+
+def _cas_fit(amounts: list[Decimal], quantities: list[Decimal]) -> bool:
+    """True when no CAS amount or quantity of a batch (``cas_json`` gathers them) is
+    too large: the whole batch at once (``map``/``max`` in C)."""
+    try:
+        return max(map(abs, amounts), default=0) < CAS_AMOUNT_BOUND - 1 and (
+            max(map(abs, quantities), default=0) < CAS_QUANTITY_BOUND - 1
+        )
+    except ArithmeticError:  # pragma: no cover - the reader gives plain numbers
+        return False
+
+
+# ----------------------------------------------------------------------- CAS as JSON
+
+
+def cas_values(
+    adjustments: list[x12.Adjustment],
+    amounts: list[Decimal] | None = None,
+    quantities: list[Decimal] | None = None,
+) -> list[list[str | None]]:
+    """The stored form of a claim's or line's CAS (``models``' text): per CAS, in file
+    order, ``[group, reason, amount, quantity]``, the codes cut to their old columns'
+    2 and 5 characters, the amount as the text of the Money value it was stored as
+    (half-up to cents, never ``-0.00``: NUMERIC has no negative zero), the quantity
+    that of the Quantity value (0.001 half-up) or None. ``amounts`` and
+    ``quantities``, when given, gather the values for the batch's size check."""
+    out: list[list[str | None]] = []
+    for adj in adjustments:
+        if amounts is not None:
+            amounts.append(adj.amount)
+        quantity = adj.quantity
+        if quantity is not None and quantities is not None:
+            quantities.append(quantity)
+        out.append(
+            [
+                adj.group_code[:2],
+                adj.reason_code[:5],
+                _cents(adj.amount),
+                None if quantity is None else _thousandths(quantity),
+            ]
+        )
+    return out
+
+
+def _cents(amount: Decimal) -> str:
+    try:
+        text = str(to_cents(amount))
+    except ArithmeticError:  # past Decimal's precision: rejected by the size check
+        return str(amount)
+    return "0.00" if text == "-0.00" else text
+
+
+def _thousandths(quantity: Decimal) -> str:
+    try:
+        text = str(quantity.quantize(THOUSANDTH, ROUND_HALF_UP))
+    except ArithmeticError:  # past Decimal's precision: rejected by the size check
+        return str(quantity)
+    return "0.000" if text == "-0.000" else text
+
+
+def cas_json(
+    adjustments: list[x12.Adjustment], amounts: list[Decimal], quantities: list[Decimal]
+) -> str:
+    """``json.dumps(cas_values(adjustments))``, the JSON column's text, gathering the
+    amounts and quantities as ``cas_values`` does. Every CAS of a file takes this (~46,000
+    for 10,000 claims), so a CAS whose codes are plain (ASCII letters and digits, as
+    nearly all are) is formatted, not dumped; any other goes through ``json.dumps``.
+    The amount's text is worked out for each CAS, not looked up (a file repeats few
+    CAS amounts), by one quantize and ``str`` (the C methods, no format spec)."""
+    if not adjustments:
+        return "[]"
+    items: list[str] = []
+    quantize = Decimal.quantize
+    for adj in adjustments:
+        amount = adj.amount
+        amounts.append(amount)
+        group = adj.group_code[:2]
+        reason = adj.reason_code[:5]
+        try:
+            cents = str(quantize(amount, CENTS, ROUND_HALF_UP))
+        except ArithmeticError:  # past Decimal's precision: rejected by the size check
+            cents = str(amount)
+        if cents == "-0.00":
+            cents = "0.00"
+        quantity = adj.quantity
+        if quantity is None:
+            thousandths = None
+        else:
+            quantities.append(quantity)
+            thousandths = _thousandths(quantity)
+        if group.isascii() and group.isalnum() and reason.isascii() and reason.isalnum():
+            if thousandths is None:
+                items.append(f'["{group}", "{reason}", "{cents}", null]')
+            else:
+                items.append(f'["{group}", "{reason}", "{cents}", "{thousandths}"]')
+        else:
+            items.append(json.dumps([group, reason, cents, thousandths]))
+    if len(items) == 1:
+        return f"[{items[0]}]"
+    return "[" + ", ".join(items) + "]"
 
 
 def _fits(
@@ -264,18 +398,29 @@ def fit_claims(
     claims: list[x12.ClaimPayment],
     tables: list[Table],
     tails: list[tuple[Any, ...]] | None = None,
+    cas: tuple[list[Decimal], list[Decimal]] | None = None,
 ) -> list[tuple[Any, ...]]:
     """``fit`` of a batch whose rows of each table — (model, column names, rows as
     tuples, ``starts``: where each claim's rows begin) — are grouped by claim: checked
     as a whole, and claim by claim (the same cuts, the same located rejection) only
     when something does not fit; the rows are then replaced by their fitted values.
+    A claim's CAS (JSON in its claim and line rows: no column of theirs to check) are
+    checked by ``fit_adjustments``, after its lines, where their own rows came.
 
     ``tails[i]``: the values every row of ``tables[i]`` ends with, left out of its
     rows (``repository.prepare_rows``' ``tail``). The tails left are returned: the
-    same when all fits, else each appended to its rows before fitting (then ())."""
+    same when all fits, else each appended to its rows before fitting (then ()).
+    ``cas``: the batch's CAS amounts and quantities, as ``cas_json`` gathered them
+    (else they are gathered from ``claims`` here)."""
     if tails is None:
         tails = [() for _ in tables]
-    if all(
+    if cas is None:
+        cas = ([], [])
+        for claim in claims:
+            cas_values(claim.adjustments, *cas)
+            for line in claim.lines:
+                cas_values(line.adjustments, *cas)
+    if _cas_fit(*cas) and all(
         _fits(model, names, rows, tail)
         for (model, names, rows, _), tail in zip(tables, tails, strict=True)
     ):
@@ -291,6 +436,8 @@ def fit_claims(
         for (model, _, rows, starts), dicts in zip(tables, as_dicts, strict=True):
             end = starts[index + 1] if index + 1 < len(starts) else len(rows)
             fit(model, dicts[starts[index] : end], where=where)
+            if model is models.ServiceLine:
+                fit_adjustments(claim, where=where)
     for (_, names, rows, _), dicts in zip(tables, as_dicts, strict=True):
         rows[:] = [tuple(row[name] for name in names) for row in dicts]
     return [() for _ in tables]
@@ -575,6 +722,7 @@ CLAIM_COLUMNS = (
     "statement_from_date",
     "statement_to_date",
     "remark_codes",
+    "adjustments",
     "reverses_id",
     "reversed_by_id",
     # the remittance's, copied onto each claim
@@ -602,15 +750,7 @@ LINE_COLUMNS = (
     "line_control_number",
     "allowed_amount",
     "remark_codes",
-)
-ADJUSTMENT_COLUMNS = (
-    "id",
-    "claim_payment_id",
-    "service_line_id",
-    "group_code",
-    "reason_code",
-    "amount",
-    "quantity",
+    "adjustments",
 )
 RESULT_COLUMNS = PRICED_COLUMNS + (
     "id",
@@ -633,7 +773,6 @@ RESULT_COLUMNS = PRICED_COLUMNS + (
 BATCH_TABLES: tuple[tuple[type[Any], tuple[str, ...]], ...] = (
     (models.ClaimPayment, CLAIM_COLUMNS),
     (models.ServiceLine, LINE_COLUMNS),
-    (models.Adjustment, ADJUSTMENT_COLUMNS),
     (models.PricingResult, RESULT_COLUMNS),
 )
 
@@ -698,13 +837,17 @@ class _Producer:
         self.ready = texts.ready
         self.json = texts.json
         self.date = texts.date
+        # a CAS column's text, or its list where nothing is built ready
+        self.cas: Callable[[list[x12.Adjustment], list[Decimal], list[Decimal]], Any] = (
+            cas_json if texts.ready else cas_values
+        )
 
     def batch(
         self, state_id: uuid.UUID, remittance: x12.Remittance, claims: list[x12.ClaimPayment]
     ) -> Batch:
         """The rows of ``claims`` (``BATCH_TABLES``' columns, in file order). A row's
         values are written out in one tuple here, not by a function per row: a batch
-        of 500 claims has ~5,700 rows."""
+        of 500 claims has ~4,000 rows."""
         state_key = str(state_id)
         file_key = self.file_key
         payee = Payee.of(remittance)
@@ -715,11 +858,13 @@ class _Producer:
         infos: list[ClaimInfo] = []
         claim_rows: list[tuple[Any, ...]] = []
         line_rows: list[tuple[Any, ...]] = []
-        adjustment_rows: list[tuple[Any, ...]] = []
         result_rows: list[tuple[Any, ...]] = []
         line_starts: list[int] = []
-        adjustment_starts: list[int] = []
         result_starts: list[int] = []
+        # every CAS amount and quantity of the batch, for its one size check
+        cas_amounts: list[Decimal] = []
+        cas_quantities: list[Decimal] = []
+        cas = self.cas
         underpaid: list[tuple[str, int]] = []
         payer_id = remittance.payer_id
         practice_key = remittance.practice_key
@@ -737,7 +882,6 @@ class _Producer:
         side = contract_side
         for claim in claims:
             line_starts.append(len(line_rows))
-            adjustment_starts.append(len(adjustment_rows))
             result_starts.append(len(result_rows))
             claim_key = text_id()
             identity = identity_of(identity_head, claim)
@@ -770,23 +914,11 @@ class _Producer:
                     day[claim.statement_from_date],
                     day[claim.statement_to_date],
                     json[claim.remark_codes],
+                    cas(claim.adjustments, cas_amounts, cas_quantities),
                     None,  # reverses_id
                     None,  # reversed_by_id
                 )
             )
-            for adj in claim.adjustments:
-                quantity = adj.quantity
-                adjustment_rows.append(
-                    (
-                        text_id(),
-                        claim_key,
-                        None,
-                        adj.group_code[:2],
-                        adj.reason_code[:5],
-                        adj.amount,
-                        None if quantity is None else quantize(quantity, THOUSANDTH, ROUND_HALF_UP),
-                    )
-                )
             line_ids: dict[int, str] = {}
             for line in lines:
                 line_id = line_ids[line.position] = text_id()
@@ -814,23 +946,9 @@ class _Producer:
                         line.line_control_number,
                         line.allowed_amount,
                         json[line.remark_codes],
+                        cas(line.adjustments, cas_amounts, cas_quantities),
                     )
                 )
-                for adj in line.adjustments:
-                    quantity = adj.quantity
-                    adjustment_rows.append(
-                        (
-                            text_id(),
-                            claim_key,
-                            line_id,
-                            adj.group_code[:2],
-                            adj.reason_code[:5],
-                            adj.amount,
-                            None
-                            if quantity is None
-                            else quantize(quantity, THOUSANDTH, ROUND_HALF_UP),
-                        )
-                    )
             if is_reversal or not lines:
                 continue  # no results; its start above keeps the claims aligned
             for result, terms, service_date in price(claim, payee):
@@ -894,15 +1012,17 @@ class _Producer:
                 info.underpaid = tuple(underpaid)
                 underpaid.clear()
         claim_starts = list(range(len(claim_rows)))
-        starts = [claim_starts, line_starts, adjustment_starts, result_starts]
-        all_rows = [claim_rows, line_rows, adjustment_rows, result_rows]
+        starts = [claim_starts, line_starts, result_starts]
+        all_rows = [claim_rows, line_rows, result_rows]
         tables = [
             (model, names, rows, table_starts)
             for (model, names), rows, table_starts in zip(
                 BATCH_TABLES, all_rows, starts, strict=True
             )
         ]
-        tails = fit_claims(claims, tables, [claim_tail, (), (), result_tail])
+        tails = fit_claims(
+            claims, tables, [claim_tail, (), result_tail], (cas_amounts, cas_quantities)
+        )
         return Batch(
             state_id=state_id,
             claims=infos,

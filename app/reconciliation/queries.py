@@ -212,25 +212,28 @@ def file_detail(
     claims = repository.claims_of_remittances(session, list(by_id))
     claim_ids = [c.id for c in claims]
     lines = repository.lines_of_claims(session, claim_ids)
-    adjustments = repository.adjustments_of_claims(session, claim_ids)
+    adjustments = repository.adjustments_of_claims(claims, lines)
     results = repository.results_of_claim_rows(session, claim_ids)
     plbs = repository.plb_of_remittances(session, list(by_id))
     claim_by_id = {c.id: c for c in claims}
     result_by_line = {r.service_line_id: r for r in results}
     adj_by_line: dict[uuid.UUID | None, list[dict[str, Any]]] = {}
     claim_adjs: dict[uuid.UUID, list[dict[str, Any]]] = {}
-    for a in adjustments:
-        item = {
-            "group": a.group_code,
-            "reason": a.reason_code,
-            "carc": f"{a.group_code}-{a.reason_code}",
-            "amount": money(a.amount),
-            "quantity": None if a.quantity is None else str(a.quantity),
-        }
-        if a.service_line_id is None:
-            claim_adjs.setdefault(a.claim_payment_id, []).append(item)
+    for (claim_id, line_id), owned in adjustments.items():
+        items = [
+            {
+                "group": a.group_code,
+                "reason": a.reason_code,
+                "carc": f"{a.group_code}-{a.reason_code}",
+                "amount": money(a.amount),
+                "quantity": None if a.quantity is None else str(a.quantity),
+            }
+            for a in owned
+        ]
+        if line_id is None:
+            claim_adjs[claim_id] = items
         else:
-            adj_by_line.setdefault(a.service_line_id, []).append(item)
+            adj_by_line[line_id] = items
     lines_by_claim: dict[uuid.UUID, list[dict[str, Any]]] = {}
     for line in lines:
         claim = claim_by_id[line.claim_payment_id]

@@ -51,7 +51,6 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from app.db.models import (
-    Adjustment,
     ClaimPayment,
     DisputePacketItem,
     EraFile,
@@ -61,7 +60,8 @@ from app.db.models import (
     ResultEvent,
     ServiceLine,
 )
-from app.db.types import Money, Quantity
+from app.db.types import Money, Quantity, plain_decimal, to_cents
+from app.x12 import schemas as x12
 
 # the number of values bound in one IN (...) list: well under SQLite's and
 # PostgreSQL's limits, and one statement per chunk keeps the count bounded
@@ -1193,18 +1193,35 @@ def lines_of_claims(session: Session, claim_ids: Sequence[uuid.UUID]) -> list[Se
     return lines
 
 
-def adjustments_of_claims(session: Session, claim_ids: Sequence[uuid.UUID]) -> list[Adjustment]:
-    rows: list[Adjustment] = []
-    for chunk in _chunks(list(claim_ids)):
-        rows.extend(
-            session.scalars(
-                select(Adjustment)
-                .where(Adjustment.claim_payment_id.in_(chunk))
-                # ingest makes a file's ids ascend in file order (service._FileIds)
-                .order_by(Adjustment.id)
+def adjustments_of_claims(
+    claims: Iterable[ClaimPayment], lines: Iterable[ServiceLine]
+) -> dict[tuple[uuid.UUID, uuid.UUID | None], list[x12.Adjustment]]:
+    """The CAS of stored claim payments and their lines, in file order, read from the
+    rows' ``adjustments`` (no query: they come with the rows): a claim's claim-level
+    CAS by (its id, None), a line's by (its claim payment's id, its id). Amounts and
+    quantities are read as the Money and Quantity columns read them."""
+    found: dict[tuple[uuid.UUID, uuid.UUID | None], list[x12.Adjustment]] = {}
+    for claim in claims:
+        if claim.adjustments:
+            found[claim.id, None] = _adjustments(claim.adjustments)
+    for line in lines:
+        if line.adjustments:
+            found[line.claim_payment_id, line.id] = _adjustments(line.adjustments)
+    return found
+
+
+def _adjustments(stored: list[list[Any]]) -> list[x12.Adjustment]:
+    out: list[x12.Adjustment] = []
+    for group, reason, amount, quantity in stored:
+        out.append(
+            x12.Adjustment(
+                group,
+                reason,
+                to_cents(Decimal(amount)),
+                None if quantity is None else plain_decimal(Decimal(quantity)),
             )
         )
-    return rows
+    return out
 
 
 def results_of_claim_rows(session: Session, claim_ids: Sequence[uuid.UUID]) -> list[PricingResult]:
@@ -1301,8 +1318,7 @@ def delete_file(session: Session, file_id: uuid.UUID) -> dict[str, int]:
     statements: list[tuple[str, Any]] = [
         ("result_events", delete(ResultEvent).where(ResultEvent.pricing_result_id.in_(result_ids))),
         ("pricing_results", delete(PricingResult).where(PricingResult.file_id == file_id)),
-        ("adjustments", delete(Adjustment).where(Adjustment.claim_payment_id.in_(claim_ids))),
-        (
+        (  # with their CAS, as the claim payments below with theirs (in the rows)
             "service_lines",
             delete(ServiceLine).where(ServiceLine.claim_payment_id.in_(claim_ids)),
         ),

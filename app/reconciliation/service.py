@@ -1114,16 +1114,11 @@ def _reprice_claims(
 ) -> None:
     pairs = repository.claim_rows(session, claim_ids)
     lines = repository.lines_of_claims(session, claim_ids)
-    adjustments = repository.adjustments_of_claims(session, claim_ids)
+    adj_by_owner = repository.adjustments_of_claims([claim for claim, _ in pairs], lines)
     results = repository.results_of_claim_rows(session, claim_ids)
     lines_by_claim: dict[uuid.UUID, list[models.ServiceLine]] = {}
     for line in lines:
         lines_by_claim.setdefault(line.claim_payment_id, []).append(line)
-    adj_by_owner: dict[tuple[uuid.UUID, uuid.UUID | None], list[x12.Adjustment]] = {}
-    for a in adjustments:
-        adj_by_owner.setdefault((a.claim_payment_id, a.service_line_id), []).append(
-            x12.Adjustment(a.group_code, a.reason_code, a.amount, a.quantity)
-        )
     result_by_line = {r.service_line_id: r for r in results}
     updates: list[dict[str, Any]] = []
     now = models.utcnow()

@@ -1,6 +1,7 @@
-"""The database itself refuses orphan CAS rows and deletes them with their parents
-(migration e5f9c2a3b7d4: each adjustment is checked once, against the parent it
-belongs to), whichever way the rows are written: ORM, bulk INSERT, or COPY."""
+"""A claim payment's and a service line's CAS live in their own row (``adjustments``,
+migration c9e5a1b3d7f2): whichever way the rows are written — ORM, bulk INSERT, or
+COPY — the arrays read back as written; a row written without any has an empty one,
+never NULL; and deleting a line or a claim payment takes its CAS with it."""
 
 from __future__ import annotations
 
@@ -9,144 +10,129 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Integer, Uuid, column, delete, insert, null, select, table, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.db.models import Adjustment, ClaimPayment, ServiceLine
+from app.db.models import ClaimPayment, ServiceLine
+from app.db.types import JSONDoc, Money
 from app.reconciliation import repository
 from tests.factories import make_claim, make_line
 
-
-def _cas(claim_id: uuid.UUID, line_id: uuid.UUID | None, **overrides: Any) -> dict[str, Any]:
-    return {
-        "id": uuid.uuid4(),
-        "claim_payment_id": claim_id,
-        "service_line_id": line_id,
-        "group_code": "CO",
-        "reason_code": "45",
-        "amount": Decimal("10.00"),
-        "quantity": None,
-        **overrides,
-    }
-
-
-def _write(session: Session, rows: list[dict[str, Any]]) -> None:
-    with session.begin_nested():
-        repository.insert_rows(session, Adjustment, rows)
-
-
-def _refused(session: Session, rows: list[dict[str, Any]]) -> None:
-    with pytest.raises(IntegrityError):
-        _write(session, rows)
-
-
-def _count(session: Session, *where: Any) -> int:
-    return int(session.scalar(select(func.count()).select_from(Adjustment).where(*where)) or 0)
-
-
-@pytest.fixture
-def two_claims(session: Session) -> tuple[ClaimPayment, ServiceLine, ClaimPayment, ServiceLine]:
-    first = make_claim(session)
-    second = make_claim(session, claim_id="PA2")
-    return first, make_line(session, claim=first), second, make_line(session, claim=second)
-
+# claim-level and line CAS as the ingest stores them: texts of the stored values, a
+# null quantity, a negative amount, codes JSON has to escape
+CAS: list[list[Any]] = [
+    ["CO", "45", "860.00", None],
+    ["PR", "2", "-3.50", "1.500"],
+    ['q"', "\\é", "0.00", "2.000"],
+]
 
 # one row (an INSERT), and more than SMALL_INSERT_ROWS (a COPY on PostgreSQL)
 SIZES = [1, repository.SMALL_INSERT_ROWS + 1]
 
 
-@pytest.mark.parametrize("size", SIZES)
-def test_a_line_cas_needs_a_stored_line_of_its_own_claim(
-    session: Session, two_claims: tuple[Any, ...], size: int
-) -> None:
-    first, first_line, second, second_line = two_claims
-    good = [_cas(first.id, first_line.id) for _ in range(size - 1)]
-    # a line that does not exist
-    _refused(session, [*good, _cas(first.id, uuid.uuid4())])
-    # a line of another claim payment
-    _refused(session, [*good, _cas(first.id, second_line.id)])
-    # a claim payment that does not exist, with a real line
-    _refused(session, [*good, _cas(uuid.uuid4(), first_line.id)])
-    assert _count(session) == 0
-    repository.insert_rows(
-        session, Adjustment, [*good, _cas(first.id, first_line.id), _cas(second.id, second_line.id)]
-    )
-    session.flush()
-    assert _count(session) == size + 1
+def _copies(row: Any, count: int) -> list[dict[str, Any]]:
+    """``count`` new rows with ``row``'s stored values (new ids), each with some of
+    ``CAS`` (none, one, all)."""
+    values = {c.key: getattr(row, c.key) for c in type(row).__table__.columns}
+    out = []
+    for n in range(count):
+        copy = values | {"id": uuid.uuid4(), "adjustments": CAS[: n % 4]}
+        if "identity" in copy:
+            copy["identity"] = uuid.uuid4().hex
+        out.append(copy)
+    return out
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_a_claim_level_cas_needs_a_stored_claim(
-    session: Session, two_claims: tuple[Any, ...], size: int
-) -> None:
-    first = two_claims[0]
-    good = [_cas(first.id, None) for _ in range(size - 1)]
-    _refused(session, [*good, _cas(uuid.uuid4(), None)])
-    assert _count(session) == 0
-    repository.insert_rows(session, Adjustment, [*good, _cas(first.id, None)])
-    session.flush()
-    assert _count(session, Adjustment.claim_level_payment_id == first.id) == size
-    assert _count(session, Adjustment.claim_level_payment_id.is_(None)) == 0
+def test_cas_read_back_as_written(session: Session, size: int) -> None:
+    line = make_line(session, adjustments=CAS)
+    claim = session.get(ClaimPayment, line.claim_payment_id)
+    assert claim is not None
+    lines = _copies(line, size)
+    claims = _copies(claim, size)
+    with session.begin_nested():
+        repository.insert_rows(session, ClaimPayment, claims)
+        repository.insert_rows(session, ServiceLine, lines)
+    session.expire_all()
 
-
-def test_changing_a_cas_into_an_orphan_is_refused(
-    session: Session, two_claims: tuple[Any, ...]
-) -> None:
-    first, first_line, second, second_line = two_claims
-    repository.insert_rows(session, Adjustment, [_cas(first.id, first_line.id)])
-    session.flush()
-    changes: list[dict[str, Any]] = [
-        {"service_line_id": second_line.id},  # the line of another claim
-        {"claim_payment_id": second.id},  # its line is not of that claim
-        {"service_line_id": None, "claim_payment_id": uuid.uuid4()},  # claim-level, no claim
-    ]
-    for values in changes:
-        with pytest.raises(IntegrityError), session.begin_nested():
-            session.execute(update(Adjustment).values(**values))
-    # the line's CAS may become its claim's claim-level CAS
-    session.execute(update(Adjustment).values(service_line_id=None))
-    assert session.scalar(select(Adjustment.claim_level_payment_id)) == first.id
-
-
-def test_a_line_in_use_keeps_its_claim(session: Session, two_claims: tuple[Any, ...]) -> None:
-    first, first_line, second, _ = two_claims
-    repository.insert_rows(session, Adjustment, [_cas(first.id, first_line.id)])
-    session.flush()
-    # moving the line to another claim payment would leave its CAS on the old one
-    with pytest.raises(IntegrityError), session.begin_nested():
-        session.execute(
-            update(ServiceLine)
-            .where(ServiceLine.id == first_line.id)
-            .values(claim_payment_id=second.id)
+    for model, rows in ((ServiceLine, lines), (ClaimPayment, claims)):
+        stored = dict(
+            session.execute(
+                select(model.id, model.adjustments).where(model.id.in_([r["id"] for r in rows]))
+            ).all()
         )
+        assert stored == {r["id"]: r["adjustments"] for r in rows}
+    # the ORM's row, also as domain objects: amounts and quantities as the Money and
+    # Quantity columns read them
+    stored_line = session.get(ServiceLine, line.id)
+    assert stored_line is not None
+    assert stored_line.adjustments == CAS
+    got = repository.adjustments_of_claims([], [stored_line])
+    assert [(a.carc, a.amount, a.quantity) for a in got[claim.id, line.id]] == [
+        ("CO-45", Decimal("860.00"), None),
+        ("PR-2", Decimal("-3.50"), Decimal("1.5")),
+        ('q"-\\é', Decimal("0.00"), Decimal("2")),
+    ]
+
+
+def test_a_row_written_without_cas_has_none_and_never_null(session: Session) -> None:
+    claim = make_claim(session)
+    # a plain INSERT naming none of the JSON defaults the model fills in: the server's
+    lines = table(
+        "service_lines",
+        column("id", Uuid()),
+        column("claim_payment_id", Uuid()),
+        column("position", Integer()),
+        column("modifiers", JSONDoc),
+        column("original_modifiers", JSONDoc),
+        column("remark_codes", JSONDoc),
+        column("charge_amount", Money()),
+        column("paid_amount", Money()),
+    )
+    line_id = uuid.uuid4()
+    session.execute(
+        insert(lines).values(
+            id=line_id,
+            claim_payment_id=claim.id,
+            position=1,
+            modifiers=[],
+            original_modifiers=[],
+            remark_codes=[],
+            charge_amount=Decimal("1.00"),
+            paid_amount=Decimal("1.00"),
+        )
+    )
+    assert session.scalar(select(ServiceLine.adjustments).where(ServiceLine.id == line_id)) == []
+    for model, id_ in ((ServiceLine, line_id), (ClaimPayment, claim.id)):
+        with pytest.raises(IntegrityError), session.begin_nested():
+            session.execute(update(model).where(model.id == id_).values(adjustments=null()))
 
 
 def test_deleting_a_line_or_a_claim_deletes_their_cas(session: Session) -> None:
-    claim = make_claim(session)
-    kept_line, gone_line = make_line(session, claim=claim), make_line(session, claim=claim)
-    other = make_claim(session, claim_id="PA2")
-    other_line = make_line(session, claim=other)
-    repository.insert_rows(
-        session,
-        Adjustment,
-        [
-            _cas(claim.id, kept_line.id),
-            _cas(claim.id, gone_line.id),
-            _cas(claim.id, gone_line.id, group_code="PR", reason_code="2"),
-            _cas(claim.id, None),
-            _cas(other.id, other_line.id),
-            _cas(other.id, None),
-        ],
-    )
-    session.flush()
+    claim = make_claim(session, adjustments=CAS[:1])
+    kept_line = make_line(session, claim=claim, adjustments=CAS[1:2])
+    gone_line = make_line(session, claim=claim, position=2, adjustments=CAS)
+    other = make_claim(session, claim_id="PA2", adjustments=CAS[2:])
+    other_line = make_line(session, claim=other, adjustments=CAS[:2])
+    session.expunge_all()
+
+    def stored() -> dict[Any, list[str]]:
+        ids = [claim.id, other.id]
+        claims = session.scalars(select(ClaimPayment).where(ClaimPayment.id.in_(ids))).all()
+        found = repository.adjustments_of_claims(claims, repository.lines_of_claims(session, ids))
+        return {owner: [a.carc for a in cas] for owner, cas in found.items()}
 
     session.execute(delete(ServiceLine).where(ServiceLine.id == gone_line.id))
-    assert _count(session, Adjustment.service_line_id == gone_line.id) == 0
-    assert _count(session, Adjustment.claim_payment_id == claim.id) == 2
-
+    assert stored() == {
+        (claim.id, None): ["CO-45"],
+        (claim.id, kept_line.id): ["PR-2"],
+        (other.id, None): ['q"-\\é'],
+        (other.id, other_line.id): ["CO-45", "PR-2"],
+    }
     session.execute(delete(ClaimPayment).where(ClaimPayment.id == claim.id))
-    assert _count(session, Adjustment.claim_payment_id == claim.id) == 0
-    assert session.scalar(select(func.count()).where(ServiceLine.claim_payment_id == claim.id)) == 0
     # the other claim payment's CAS, line-level and claim-level, stay
-    assert _count(session, Adjustment.claim_payment_id == other.id) == 2
+    assert stored() == {
+        (other.id, None): ['q"-\\é'],
+        (other.id, other_line.id): ["CO-45", "PR-2"],
+    }

@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session
 
 from app.db.models import (
     PER_STATEMENT_FOREIGN_KEYS,
-    Adjustment,
     ClaimPayment,
     ContractVersion,
     EraFile,
@@ -26,7 +25,6 @@ from app.db.models import (
 )
 from app.reconciliation import repository
 from tests.factories import (
-    make_adjustment,
     make_claim,
     make_contract_version,
     make_line,
@@ -163,15 +161,12 @@ def test_deleting_a_remittance_deletes_everything_under_it(session: Session) -> 
     claim = make_claim(session, remittance=remittance)
     lines = [make_line(session, claim=claim) for _ in range(3)]
     for line in lines:
-        make_adjustment(session, line=line)
         make_pricing_result(session, line=line)
-    make_adjustment(session, line=lines[0], service_line_id=None)  # claim-level
     session.expunge_all()
 
     session.execute(delete(Remittance).where(Remittance.id == remittance.id))
     assert _count(session, ClaimPayment, ClaimPayment.remittance_id == remittance.id) == 0
     assert _count(session, ServiceLine, ServiceLine.claim_payment_id == claim.id) == 0
-    assert _count(session, Adjustment, Adjustment.claim_payment_id == claim.id) == 0
     assert _count(session, PricingResult, PricingResult.claim_payment_id == claim.id) == 0
     # the other remittance's rows stay
     assert _count(session, PricingResult, PricingResult.id == kept.id) == 1

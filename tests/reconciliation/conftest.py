@@ -25,7 +25,6 @@ TABLES = (
     models.Remittance,
     models.ClaimPayment,
     models.ServiceLine,
-    models.Adjustment,
     models.ProviderAdjustment,
     models.PricingResult,
     models.ResultEvent,

@@ -52,7 +52,7 @@ def test_the_c_formatter_is_what_the_ingest_uses() -> None:
     assert format_row_text is repository._format_row_text
     assert format_row_text.__module__ in ("psycopg_binary._psycopg", "psycopg_c._psycopg")
     prepared = repository.prepare_rows(
-        models.Adjustment, PG, prepare.ADJUSTMENT_COLUMNS, _adjustment_rows(COPIED)
+        models.ProviderAdjustment, PG, PLB_COLUMNS, _plb_rows(COPIED)
     )
     assert prepared.values is None
     assert prepared.copy_text is not None
@@ -98,8 +98,8 @@ def test_raw_values_format_as_the_converted_ones(
 ) -> None:
     # the COPY text is formatted from the raw Decimals and dates (only JSON dumped
     # first); it must be byte for byte what the values path's str() values give
-    names = ("amount", "quantity", "reason_code", "group_code")
-    converted = _converted(models.Adjustment, names, rows)
+    names = ("charge_amount", "units", "procedure_code", "procedure_qualifier")
+    converted = _converted(models.ServiceLine, names, rows)
     assert repository.copy_text_of(rows) == repository.copy_text_of(converted)
 
 
@@ -133,20 +133,22 @@ def test_a_text_the_driver_refuses_fails_as_through_values(
     # the reader rejects a file with a NUL byte and reads text as ASCII; were such a
     # text to reach a row anyway, its write fails as it always did (at the COPY),
     # not while preparing
-    rows = _adjustment_rows(COPIED)
+    rows = _plb_rows(COPIED)
     rows[COPIED // 2] = (*rows[COPIED // 2][:4], refused, *rows[COPIED // 2][5:])
-    prepared = repository.prepare_rows(models.Adjustment, PG, prepare.ADJUSTMENT_COLUMNS, rows)
+    prepared = repository.prepare_rows(models.ProviderAdjustment, PG, PLB_COLUMNS, rows)
     assert prepared.copy_text is None
     assert prepared.values is not None
-    few, _ = _both(_adjustment_rows(COPIED))
+    few, _ = _both(_plb_rows(COPIED))
     with pytest.raises(error):
-        few.extend(repository.PreparedRows("adjustments", prepared.names, values=prepared.values))
+        few.extend(
+            repository.PreparedRows("provider_adjustments", prepared.names, values=prepared.values)
+        )
     if is_postgres:
         writer = repository.BulkWriter(session)
 
         def write() -> None:
             with session.begin_nested():
-                writer.insert_prepared(models.Adjustment, prepared)
+                writer.insert_prepared(models.ProviderAdjustment, prepared)
                 writer.wait()
 
         try:
@@ -159,16 +161,28 @@ def test_a_text_the_driver_refuses_fails_as_through_values(
 # --------------------------------------------------------- taking rows apart, joining
 
 
-def _adjustment_rows(count: int) -> list[tuple[Any, ...]]:
+# a small table's rows (PLB) to take apart and join: ids, texts, NULLs, dates, amounts
+PLB_COLUMNS = (
+    "id",
+    "remittance_id",
+    "provider_id",
+    "fiscal_period_date",
+    "reason_code",
+    "reference_id",
+    "amount",
+)
+
+
+def _plb_rows(count: int) -> list[tuple[Any, ...]]:
     return [
         (
             str(uuid.UUID(int=n + 1)),
             str(uuid.UUID(int=1000 + n // 3)),
-            None if n % 4 else str(uuid.UUID(int=2000 + n)),
-            TRICKY[n % len(TRICKY)][:2],
-            TRICKY[(n + 3) % len(TRICKY)][:5],
-            Decimal(n) / 7,
-            None if n % 2 else Decimal(-n) / 3,
+            None if n % 4 else TRICKY[n % len(TRICKY)],
+            None if n % 2 else date(2026, 1 + n % 12, 1 + n % 28),
+            TRICKY[(n + 3) % len(TRICKY)][:4],
+            TRICKY[(n + 5) % len(TRICKY)],
+            Decimal(n) / 7 if n % 3 else Decimal(-n) / 3,
         )
         for n in range(count)
     ]
@@ -176,10 +190,10 @@ def _adjustment_rows(count: int) -> list[tuple[Any, ...]]:
 
 def _both(rows: list[tuple[Any, ...]]) -> tuple[repository.PreparedRows, repository.PreparedRows]:
     """The rows prepared as COPY text and as values."""
-    names = prepare.ADJUSTMENT_COLUMNS
-    as_text = repository.prepare_rows(models.Adjustment, PG, names, rows)
+    names = PLB_COLUMNS
+    as_text = repository.prepare_rows(models.ProviderAdjustment, PG, names, rows)
     as_values = repository.PreparedRows(
-        "adjustments", names, values=_converted(models.Adjustment, names, rows)
+        "provider_adjustments", names, values=_converted(models.ProviderAdjustment, names, rows)
     )
     assert as_text.copy_text is not None
     return as_text, as_values
@@ -205,7 +219,7 @@ def _text_of(prepared: repository.PreparedRows) -> tuple[bytes, list[int]]:
     ],
 )
 def test_taking_rows_of_the_text_takes_the_same_rows(ranges: list[tuple[int, int]]) -> None:
-    as_text, as_values = _both(_adjustment_rows(COPIED))
+    as_text, as_values = _both(_plb_rows(COPIED))
     taken_text, taken_values = as_text.take(ranges), as_values.take(ranges)
     assert len(taken_text) == len(taken_values) == sum(b - a for a, b in ranges)
     assert _text_of(taken_text) == _text_of(taken_values)
@@ -215,21 +229,21 @@ def test_taking_rows_of_the_text_takes_the_same_rows(ranges: list[tuple[int, int
 
 
 def test_joining_text_and_values_gives_one_text() -> None:
-    rows = _adjustment_rows(2 * COPIED + 10)
+    rows = _plb_rows(2 * COPIED + 10)
     big, _ = _both(rows[:COPIED])
     small = repository.prepare_rows(
-        models.Adjustment, PG, prepare.ADJUSTMENT_COLUMNS, rows[COPIED : COPIED + 10]
+        models.ProviderAdjustment, PG, PLB_COLUMNS, rows[COPIED : COPIED + 10]
     )
     assert small.values is not None  # few rows: values, as before
     more, _ = _both(rows[COPIED + 10 :])
-    joined = repository.PreparedRows("adjustments", prepare.ADJUSTMENT_COLUMNS)
+    joined = repository.PreparedRows("provider_adjustments", PLB_COLUMNS)
     for part in (small, big, small, more):
         joined.extend(part)
     expected = rows[COPIED : COPIED + 10] + rows[:COPIED] + rows[COPIED : COPIED + 10]
     expected += rows[COPIED + 10 :]
     assert len(joined) == len(expected)
     assert _text_of(joined) == repository.copy_text_of(
-        _converted(models.Adjustment, prepare.ADJUSTMENT_COLUMNS, expected)
+        _converted(models.ProviderAdjustment, PLB_COLUMNS, expected)
     )
     # the parts joined are left as they were
     assert len(big) == COPIED
@@ -240,32 +254,32 @@ def test_joining_text_and_values_gives_one_text() -> None:
 
 
 def _batch_rows(remittance: models.Remittance, tag: str) -> list[list[tuple[Any, ...]]]:
-    """Rows of claims, lines, CAS and results (``prepare.BATCH_TABLES``) holding
-    texts, JSON, NULLs, amounts and dates COPY's text format must carry exactly."""
+    """Rows of claims (with CAS), lines (with CAS) and results
+    (``prepare.BATCH_TABLES``) holding texts, JSON, NULLs, amounts and dates COPY's
+    text format must carry exactly."""
     ids = prepare.FileIds(uuid.uuid4())
     state_key, file_key = str(remittance.id), str(remittance.file_id)
     priced_at = datetime(2026, 11, 27, 8, 0, 1, 123456, tzinfo=timezone(timedelta(hours=-5)))
-    claims, lines, adjustments, results = [], [], [], []
+    claims, lines, results = [], [], []
     for n in range(COPIED):
         word = TRICKY[n % len(TRICKY)]
         other = TRICKY[(n + 1) % len(TRICKY)]
         codes = [word[:3], "é", 'q"', "\\"] if n % 3 else []
         day = date(1999 + n % 30, 1 + n % 12, 1 + n % 28)
         claim_key, line_key = ids.text(), ids.text()
+        cas = [[word[:2], other[:5], f"-{n}.02", "2.500" if n % 2 else None]] * (n % 3)
         claims.append(
             (claim_key, state_key, file_key, n, f"{tag}{n}", word[:50], "1")
             + (Decimal("12345678.905"), Decimal(f"-{n}.995"), None if n % 2 else Decimal("0"))
             + ("12", other[:50], None, "1", word, other if n % 2 else None, word[:80], None)
-            + (day, None if n % 2 else day, codes, None, None, "55123", "1326048597", day)
+            + (day, None if n % 2 else day, codes, cas[:1], None, None, "55123", "1326048597")
+            + (day,)
         )
         lines.append(
             (line_key, claim_key, 1, "HC", word[:48], codes, Decimal("-1.005"))
             + (Decimal("999999.99"), None, Decimal("123456789.1235"), None, other[:48], [])
             + (Decimal("-0.0005"), day, None, word[:50], Decimal("0.125"), list(reversed(codes)))
-        )
-        adjustments.append(
-            (ids.text(), claim_key, None if n % 2 else line_key, word[:2], other[:5])
-            + (Decimal(f"-{n}.015"), Decimal("2.5") if n % 2 else None)
+            + (cas,)
         )
         results.append(
             (None, f"c-{word}"[:80], "55123", other[:120], day, word[:48], codes, Decimal("1"))
@@ -275,7 +289,7 @@ def _batch_rows(remittance: models.Remittance, tag: str) -> list[list[tuple[Any,
             + (ids.text(), line_key, claim_key, state_key, file_key, "55123", "1326048597")
             + (day, "open", None, None, priced_at)
         )
-    return [claims, lines, adjustments, results]
+    return [claims, lines, results]
 
 
 def _write(session: Session, tables: list[list[tuple[Any, ...]]], *, fast: bool) -> None:
@@ -335,7 +349,7 @@ def test_rows_written_as_copy_text_read_back_as_through_values(
     session.expire_all()
 
     stored = _read(session, fast)
-    assert [len(rows) for rows in stored] == [COPIED] * 4
+    assert [len(rows) for rows in stored] == [COPIED] * 3
     assert stored == _read(session, plain)
     # and what was meant, exactly: texts, JSON lists, NULLs, dates, rounded amounts
     claims = session.scalars(
@@ -347,6 +361,7 @@ def test_rows_written_as_copy_text_read_back_as_through_values(
     assert [c.patient_name for c in claims] == [row[14] for row in fast_rows[0]]
     assert [c.patient_member_id for c in claims] == [row[15] for row in fast_rows[0]]
     assert [c.remark_codes for c in claims] == [row[20] for row in fast_rows[0]]
+    assert [c.adjustments for c in claims] == [row[21] for row in fast_rows[0]]
     assert [c.statement_to_date for c in claims] == [row[19] for row in fast_rows[0]]
     assert {c.charge_amount for c in claims} == {Decimal("12345678.91")}
     assert claims[3].paid_amount == Decimal("-4.00")  # -3.995, half away from zero
@@ -355,9 +370,9 @@ def test_rows_written_as_copy_text_read_back_as_through_values(
         .where(models.PricingResult.remittance_id == fast.id)
         .order_by(models.PricingResult.id)
     ).all()
-    assert [r.explanation for r in results] == [row[21] for row in fast_rows[3]]
-    assert [r.clause for r in results] == [row[20] for row in fast_rows[3]]
-    assert {r.priced_at for r in results} == {fast_rows[3][0][-1]}
+    assert [r.explanation for r in results] == [row[21] for row in fast_rows[2]]
+    assert [r.clause for r in results] == [row[20] for row in fast_rows[2]]
+    assert {r.priced_at for r in results} == {fast_rows[2][0][-1]}
     assert {r.mpr_percent for r in results} == {Decimal("33.334")}
 
 
@@ -400,7 +415,7 @@ def _claim(n: int) -> Claim:
 def test_claims_dropped_from_a_copied_batch_leave_exactly_the_kept_ones(
     session: Session, ingest: Ingest, is_postgres: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # 60 claims, 120 lines, CAS and results: every table past SMALL_INSERT_ROWS in
+    # 60 claims, 120 lines with their CAS, results: every table past SMALL_INSERT_ROWS in
     # one batch, so its rows cross as COPY text; two claims already stored and two
     # repeated in the file are taken out of the middle of it
     assert 60 > repository.SMALL_INSERT_ROWS
@@ -446,23 +461,21 @@ def test_claims_dropped_from_a_copied_batch_leave_exactly_the_kept_ones(
     assert [row[0] for row in results] == [f"C{n}{s}" for n in kept for s in "AB"]
     assert {row[1] for row in results} == {Decimal("412.00"), Decimal("124.00")}
     adjustments = session.execute(
-        select(models.ServiceLine.line_control_number, models.Adjustment.amount)
-        .join(models.ServiceLine, models.ServiceLine.id == models.Adjustment.service_line_id)
-        .where(models.ServiceLine.line_control_number.like("C%"))
+        select(models.ServiceLine.line_control_number, models.ServiceLine.adjustments)
         .where(
-            models.Adjustment.claim_payment_id.in_(
+            models.ServiceLine.claim_payment_id.in_(
                 select(models.ClaimPayment.id).where(models.ClaimPayment.file_id == file_id)
             )
         )
-        .order_by(models.Adjustment.id)
+        .order_by(models.ServiceLine.id)
     ).all()
     assert [tuple(row) for row in adjustments] == [
-        (f"C{n}{s}", amount)
+        (f"C{n}{s}", [["CO", reason, amount, None]])
         for n in kept
-        for s, amount in (("A", Decimal("838.00")), ("B", Decimal("776.00")))
+        for s, reason, amount in (("A", "45", "838.00"), ("B", "59", "776.00"))
     ]
     if is_postgres:
-        # the four tables went as COPY text, with the dropped claims' rows taken out
-        assert sorted(sent) == sorted([len(kept), 2 * len(kept), 2 * len(kept), 2 * len(kept)])
+        # the three tables went as COPY text, with the dropped claims' rows taken out
+        assert sorted(sent) == sorted([len(kept), 2 * len(kept), 2 * len(kept)])
     else:
         assert sent == []

@@ -74,6 +74,47 @@ def test_an_amount_too_large_rejects_the_file_at_its_claim(
     assert row_counts(session) == before
 
 
+@pytest.mark.parametrize("at", [0, 3, 5])
+@pytest.mark.parametrize(
+    ("where", "cas", "most"),
+    [
+        ("line CAS amount", "CAS*CO*97*-9999999999.00", "9,999,999,999"),
+        ("line CAS quantity", "CAS*CO*97*1170.00*999999999", "999,999,999"),
+        ("claim-level CAS amount", "CAS*OA*23*10000000000.00", "9,999,999,999"),
+    ],
+)
+def test_a_cas_amount_too_large_rejects_the_file_at_its_claim(
+    session: Session, ingest: Ingest, at: int, where: str, cas: str, most: str
+) -> None:
+    """CAS are stored as JSON in their claim's and line's rows, yet their amounts and
+    quantities keep the bounds of the NUMERIC columns they had: the same rejection,
+    at the same claim, as any other amount."""
+    claims = _claims(6)
+    claims[at].lines[0].reason = "97"
+    data = era(claims, trace=f"CAS{at}")
+    if where.startswith("claim-level"):
+        clp = data.index(f"CLP*K{at + 1}*".encode())
+        end = data.index(b"~\n", clp) + 2
+        data = data[:end] + cas.encode() + b"~\n" + data[end:]
+    else:
+        assert data.count(b"CAS*CO*97*1170.00~") == 1
+        data = data.replace(b"CAS*CO*97*1170.00~", cas.encode() + b"~")
+    before = row_counts(session)
+
+    with pytest.raises(X12Rejected) as caught:
+        ingest(data)
+
+    [finding] = caught.value.findings
+    assert finding.code == "amount_out_of_range"
+    assert (finding.segment, finding.loop) == ("CLP", "2100")
+    assert finding.segment_number == _clp_segment_number(data, f"K{at + 1}")
+    assert finding.message == (
+        f"the claim payment: an amount or quantity is too large to store (at most {most} is "
+        "accepted)"
+    )
+    assert row_counts(session) == before
+
+
 def test_an_amount_just_under_the_bound_is_stored(session: Session, ingest: Ingest) -> None:
     claims = _claims(3)
     claims[1].lines[0].charge = "9999999998.00"

@@ -27,7 +27,6 @@ FILE_TABLES = (
     "remittances",
     "claim_payments",
     "service_lines",
-    "adjustments",
     "provider_adjustments",
     "pricing_results",
     "result_events",
@@ -69,7 +68,7 @@ def _activity(engine, database: str) -> tuple[bool, float]:
             ),
             {"db": database},
         ).all()
-    tables = ("claim_payments", "service_lines", "adjustments", "pricing_results")
+    tables = ("claim_payments", "service_lines", "pricing_results")
     inserting = any(
         row.query.lstrip().upper().startswith(("INSERT INTO", "COPY "))
         and any(table in row.query for table in tables)
