@@ -223,13 +223,17 @@ def fit_adjustments(claim: x12.ClaimPayment, *, where: x12.Finding) -> None:
 
 def _cas_fit(amounts: list[Decimal], quantities: list[Decimal]) -> bool:
     """True when no CAS amount or quantity of a batch (``cas_json`` gathers them) is
-    too large: the whole batch at once (``map``/``max`` in C)."""
+    too large: the largest and the smallest of each against its bound, as ``_fits``."""
     try:
-        return max(map(abs, amounts), default=0) < CAS_AMOUNT_BOUND - 1 and (
-            max(map(abs, quantities), default=0) < CAS_QUANTITY_BOUND - 1
-        )
+        for values, limit in (
+            (amounts, CAS_AMOUNT_BOUND - 1),
+            (quantities, CAS_QUANTITY_BOUND - 1),
+        ):
+            if values and (max(values) >= limit or min(values) <= -limit):
+                return False
     except ArithmeticError:  # pragma: no cover - the reader gives plain numbers
         return False
+    return True
 
 
 # ----------------------------------------------------------------------- CAS as JSON
