@@ -2,10 +2,10 @@
 
 ``prepare(data, …)`` streams the file (``app.x12.reader.stream_835``), prices every
 claim payment against the contract index and builds the rows of ``claim_payments``
-and ``service_lines`` (each with its CAS as a JSON text, ``cas_json``) and
-``pricing_results`` in batches, already in the
-form the database driver sends (``repository.prepare_rows``: on PostgreSQL a large
-table's rows as COPY text, else values converted for the driver). It needs no
+and ``service_lines`` (each with its CAS as JSON, ``cas_json``) and ``pricing_results``
+in batches, already in the form the database driver sends (``repository.prepare_rows``:
+on PostgreSQL a large table's rows as COPY text, else values converted for the
+driver). It needs no
 session, so for a large file it runs in a child process (``prepare_in_process``) while
 the parent writes the previous batch: the two cores both busy. The parent decides
 what is stored (duplicates, reversals, the remittance rows) and writes it all in one
@@ -102,8 +102,8 @@ def _cents_text(amount: Decimal) -> str:
 class FileIds:
     """Ids for the rows of one file that ascend in file order: the file id's first 8
     bytes, then a counter. Ordering by id then gives back the order of the file, and
-    a file's rows cluster in indexes. ``start``
-    gives a second writer of the same file a range of its own."""
+    a file's rows cluster in indexes. ``start`` gives a second writer of the same file
+    a range of its own."""
 
     def __init__(self, file_id: uuid.UUID, start: int = 0) -> None:
         prefix = str(file_id)[:19]  # the first 8 bytes, as in str(UUID)
@@ -288,11 +288,14 @@ def cas_json(
     adjustments: list[x12.Adjustment], amounts: list[Decimal], quantities: list[Decimal]
 ) -> str:
     """``json.dumps(cas_values(adjustments))``, the JSON column's text, gathering the
-    amounts and quantities as ``cas_values`` does. Every CAS of a file takes this (~46,000
-    for 10,000 claims), so a CAS whose codes are plain (ASCII letters and digits, as
-    nearly all are) is formatted, not dumped; any other goes through ``json.dumps``.
-    The amount's text is worked out for each CAS, not looked up (a file repeats few
-    CAS amounts), by one quantize and ``str`` (the C methods, no format spec)."""
+    amounts and quantities as ``cas_values`` does. Every CAS of a file takes this
+    (~46,000 for 10,000 claims), so a CAS whose codes are plain (ASCII letters and
+    digits, as nearly all are) is formatted, not dumped (~0.35 µs against ~1.5); any
+    other goes through ``json.dumps``. The amount's text is worked out for each CAS
+    by one quantize and ``str`` (the C methods; no format spec), not looked up: a
+    file repeats few CAS amounts, and ``_cents_text`` (CLP04's, keyed by its text)
+    keeps the ``-0.00`` of a negative zero that the claim identity hashes, where the
+    NUMERIC column held ``0.00``."""
     if not adjustments:
         return "[]"
     items: list[str] = []

@@ -441,7 +441,7 @@ class BulkWriter:
 
     Few rows (``SMALL_INSERT_ROWS`` per table or fewer: a small upload) skip the
     thread: their INSERTs are held and sent together in one psycopg pipeline at the
-    next ``wait()``, one round trip for a batch's six tables instead of six.
+    next ``wait()``, one round trip for a batch's tables instead of one each.
 
     The session's connection is the thread's while anything is queued, and held rows
     are not written yet: call ``wait()`` before any other statement of the session
