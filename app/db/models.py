@@ -392,8 +392,10 @@ class PricingResult(Base):
         # the variance list filtered by a category (a rare one is found here rather
         # than by reading the deadline order until enough match)
         Index("ix_pricing_results_category_status", "category", "status", "dispute_deadline"),
-        # the variance list filtered by payment dates
-        Index("ix_pricing_results_payment_date", "payment_date"),
+        # the variance list filtered by payment dates: on PostgreSQL read day by day,
+        # each day's results in deadline order (repository.page_variances_by_day);
+        # elsewhere the range counted, and read when small
+        Index("ix_pricing_results_payment_date", "payment_date", "dispute_deadline", "id"),
         # the variance list's order (earliest deadline first, undated last): a page is
         # read off this index instead of sorting every result (reconciliation
         # repository.page_variances)

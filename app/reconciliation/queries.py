@@ -385,9 +385,17 @@ def list_variances(
         "include_all": include_all,
         "as_of": as_of,
     }
-    if (date_from is not None or date_to is not None) and repository.few_paid_between(
-        session, date_from=date_from, date_to=date_to
-    ):
+    dated = date_from is not None or date_to is not None
+    # a payment-date range alone, over every practice, is read day by day where the
+    # database can (each day's results in deadline order). Any other filter may keep
+    # none of a day's results (a day's payments are one remittance: one payer, one
+    # practice), and every such day would be read through: those are sorted or walked
+    by_day = dated and not (payer_id or category or status or q) and filters["scope"] is None
+    days = repository.paid_days(session, date_from=date_from, date_to=date_to) if by_day else None
+    if days is not None:
+        ids = repository.variance_query(**filters, ids_only=True)
+        rows = repository.page_variances_by_day(session, ids, days, after=after, limit=limit + 1)
+    elif dated and repository.few_paid_between(session, date_from=date_from, date_to=date_to):
         ids = repository.variance_query(**filters, ids_only=True)
         rows = repository.page_variances_sorted(session, ids, after=after, limit=limit + 1)
     else:

@@ -7,6 +7,7 @@ import uuid
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -141,20 +142,86 @@ def _pages(session: Session, **filters: object) -> list[tuple[list[str], str | N
         {"date_from": date(2026, 6, 1), "q": "e", "include_all": True},  # the search joins
     ],
 )
-def test_a_payment_date_filter_pages_alike_walked_or_sorted(
-    session: Session, stored: list[FileResult], monkeypatch: pytest.MonkeyPatch, filters: dict
+def test_a_payment_date_filter_pages_alike_by_day_sorted_or_walked(
+    session: Session,
+    stored: list[FileResult],
+    monkeypatch: pytest.MonkeyPatch,
+    filters: dict,
+    is_postgres: bool,
 ) -> None:
-    """Few results in the dates are sorted, many walked in deadline order: the same
-    pages and cursors either way."""
-    assert repository.few_paid_between(
-        session, date_from=filters.get("date_from"), date_to=filters.get("date_to")
-    )
-    sorted_pages = _pages(session, **filters)
+    """On PostgreSQL a range of few days is read day by day; elsewhere (or past
+    ``MERGED_DAYS_AT_MOST``) few results in the dates are sorted, many walked in
+    deadline order: the same pages and cursors every way."""
+    dates = {"date_from": filters.get("date_from"), "date_to": filters.get("date_to")}
+    days = repository.paid_days(session, **dates)
+    assert (days is not None) == is_postgres
+    first_pages = _pages(session, **filters)
+    monkeypatch.setattr(repository, "MERGED_DAYS_AT_MOST", 0)  # no range is read by day
+    assert repository.paid_days(session, date_from=None, date_to=None) is None
+    assert repository.few_paid_between(session, **dates)
+    assert _pages(session, **filters) == first_pages
     monkeypatch.setattr(repository, "SORTED_AT_MOST", 0)  # nothing counts as few
     assert not repository.few_paid_between(session, date_from=None, date_to=None)
-    assert _pages(session, **filters) == sorted_pages
-    ids = [item for items, _ in sorted_pages for item in items]
+    assert _pages(session, **filters) == first_pages
+    ids = [item for items, _ in first_pages for item in items]
     assert len(ids) == len(set(ids)) == len(all_variances(session, **filters))
+
+
+@pytest.mark.parametrize(
+    ("filters", "by_day"),
+    [
+        ({}, True),
+        ({"include_all": True}, True),
+        ({"payer_id": "PRAIRIE"}, False),
+        ({"category": "fee_schedule_underpaid"}, False),
+        ({"status": "open"}, False),
+        ({"q": "e"}, False),
+    ],
+)
+def test_only_a_payment_date_range_alone_is_read_by_day(
+    session: Session,
+    stored: list[FileResult],
+    monkeypatch: pytest.MonkeyPatch,
+    is_postgres: bool,
+    filters: dict,
+    by_day: bool,
+) -> None:
+    """Another filter may keep none of a day's results, and every day would be read
+    through: with one, the range is sorted or walked."""
+    calls: list[int] = []
+    read_by_day = repository.page_variances_by_day
+
+    def counted(*args: Any, **kwargs: Any) -> list[Any]:
+        calls.append(1)
+        return read_by_day(*args, **kwargs)
+
+    monkeypatch.setattr(repository, "page_variances_by_day", counted)
+    june = {"date_from": date(2026, 6, 1), "date_to": date(2026, 6, 30)}
+    list_variances(session, actor=CLI_ACTOR, as_of=AS_OF, **june, **filters)
+    list_variances(session, actor=OWN, as_of=AS_OF, **june, **filters)  # scoped: never
+    assert len(calls) == (1 if by_day and is_postgres else 0)
+
+
+def test_paid_days_are_cut_to_the_stored_payment_dates(
+    session: Session, stored: list[FileResult], is_postgres: bool
+) -> None:
+    if not is_postgres:
+        pytest.skip("PostgreSQL only: elsewhere a range is sorted or walked, not read by day")
+    paid = session.execute(
+        select(
+            func.min(models.PricingResult.payment_date), func.max(models.PricingResult.payment_date)
+        )
+    ).one()
+    first, last = paid
+    every = repository.paid_days(session, date_from=date(1900, 1, 1), date_to=None)
+    assert every is not None
+    assert (every[0], every[-1], len(every)) == (first, last, (last - first).days + 1)
+    assert repository.paid_days(session, date_from=last, date_to=date(2999, 1, 1)) == [last]
+    assert repository.paid_days(session, date_from=last, date_to=first) == (
+        [] if last > first else [last]
+    )
+    after_all = date.fromordinal(last.toordinal() + 1)
+    assert repository.paid_days(session, date_from=after_all, date_to=None) == []
 
 
 def test_few_paid_counts_up_to_its_bound(
