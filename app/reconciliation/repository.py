@@ -1517,6 +1517,20 @@ def page_variances(
     return list(session.execute(ordered.limit(limit)).all())
 
 
+def _page_rows(session: Session, page: Any) -> list[Any]:
+    """The results of ``page`` (a subquery of their ids), with their line, claim and
+    remittance, in deadline order."""
+    query = (
+        select(PricingResult, ServiceLine, ClaimPayment, Remittance)
+        .join(page, page.c.id == PricingResult.id)
+        .join(ServiceLine, ServiceLine.id == PricingResult.service_line_id)
+        .join(ClaimPayment, ClaimPayment.id == PricingResult.claim_payment_id)
+        .join(Remittance, Remittance.id == PricingResult.remittance_id)
+        .order_by(deadline_key().asc(), PricingResult.id.asc())
+    )
+    return list(session.execute(query).all())
+
+
 def page_variances_sorted(
     session: Session,
     ids: Any,
@@ -1537,15 +1551,7 @@ def page_variances_sorted(
         .limit(limit)
         .subquery()
     )
-    query = (
-        select(PricingResult, ServiceLine, ClaimPayment, Remittance)
-        .join(page, page.c.id == PricingResult.id)
-        .join(ServiceLine, ServiceLine.id == PricingResult.service_line_id)
-        .join(ClaimPayment, ClaimPayment.id == PricingResult.claim_payment_id)
-        .join(Remittance, Remittance.id == PricingResult.remittance_id)
-        .order_by(deadline_key().asc(), PricingResult.id.asc())
-    )
-    return list(session.execute(query).all())
+    return _page_rows(session, page)
 
 
 def page_variances_by_day(
@@ -1587,15 +1593,7 @@ def page_variances_by_day(
         .limit(limit)
         .subquery("page")
     )
-    query = (
-        select(PricingResult, ServiceLine, ClaimPayment, Remittance)
-        .join(page, page.c.id == PricingResult.id)
-        .join(ServiceLine, ServiceLine.id == PricingResult.service_line_id)
-        .join(ClaimPayment, ClaimPayment.id == PricingResult.claim_payment_id)
-        .join(Remittance, Remittance.id == PricingResult.remittance_id)
-        .order_by(deadline_key().asc(), PricingResult.id.asc())
-    )
-    return list(session.execute(query).all())
+    return _page_rows(session, page)
 
 
 # -------------------------------------------------------------------------- reprice
