@@ -24,6 +24,8 @@ class Settings(BaseSettings):
     secret_key: str | None = Field(default=None, alias="ERA_RECON_SECRET_KEY")
     secure_cookies: bool = Field(default=True, alias="ERA_RECON_SECURE_COOKIES")
     log_level: str = Field(default="INFO", alias="ERA_RECON_LOG_LEVEL")
+    # worker processes sharing the listening socket: set by ``serve --workers``
+    workers: int = Field(default=1, ge=1, alias="ERA_RECON_WORKERS")
 
 
 @lru_cache(maxsize=1)

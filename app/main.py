@@ -17,7 +17,11 @@ from sqlalchemy import Engine
 from app import __version__
 from app.access.keys import key_pepper
 from app.api.errors import UnexpectedErrorMiddleware, install_error_handlers
-from app.api.middleware import RejectNulMiddleware, SecurityHeadersMiddleware
+from app.api.middleware import (
+    RejectNulMiddleware,
+    SecurityHeadersMiddleware,
+    SpreadConnectionsMiddleware,
+)
 from app.api.routes import contracts, disputes, health, remittances, variances
 from app.config import Settings, get_settings
 from app.db import session as db_session
@@ -123,4 +127,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         SecurityHeadersMiddleware, docs_paths=frozenset({DOCS_URL, f"{DOCS_URL}/oauth2-redirect"})
     )
+    if settings.workers > 1:  # outermost: counts every request of the process
+        app.add_middleware(SpreadConnectionsMiddleware)
     return app

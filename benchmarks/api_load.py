@@ -9,7 +9,9 @@ What it does, start to end, and cleans up after itself:
    ``postgresql://root@127.0.0.1:5432/postgres``) and runs ``era-recon db upgrade``;
 2. loads the sample contracts (``era-recon contracts load contracts``) and makes a
    key with ``era-recon keys create --role clearinghouse --json``;
-3. starts ``era-recon serve --workers N`` on 127.0.0.1, on a free port;
+3. starts ``era-recon serve --workers N`` on 127.0.0.1, on a free port, and waits
+   until its processes are idle (each worker's fork server imports the app once,
+   a few seconds of CPU after /healthz already answers);
 4. POSTs distinct one-claim 835 files (each its own trace number and claim id, so
    each is stored, repriced and validated inline by pyx12) from ``--clients``
    concurrent httpx clients, loopback only, until ``--requests`` files are sent or
@@ -17,7 +19,9 @@ What it does, start to end, and cleans up after itself:
 5. prints p50/p95/p99 latency and files/s against the targets (p95 < 50 ms,
    ≥ 100 files/s), the CPU each party spent per counted file (the server's
    processes, the database's backends, this load generator; read from /proc, so
-   Linux only) and the load average, then stops the server and drops the database.
+   Linux only), how the server's CPU was shared by its processes (keep-alive
+   clients all on one worker show as one large share) and the load average, then
+   stops the server and drops the database.
 
 The machine is shared, so compare only runs made one after the other; the CPU per
 file moves much less with the machine's load than latency and files/s do.
@@ -122,6 +126,19 @@ def _session_pids(session_id: int) -> list[int]:
     return pids
 
 
+def _wait_until_idle(session_id: int, *, limit: float = 120.0) -> float:
+    """Seconds until the server's processes are idle: answering /healthz comes before
+    each worker's fork server has imported the app (a few seconds of CPU per worker,
+    once per start), which would otherwise be measured with the first uploads."""
+    started = time.monotonic()
+    while time.monotonic() - started < limit:
+        before = sum(_cpu_seconds(_session_pids(session_id)).values())
+        time.sleep(1.0)
+        if sum(_cpu_seconds(_session_pids(session_id)).values()) - before < 0.05:
+            break
+    return time.monotonic() - started
+
+
 def _backend_pids(name: str) -> list[int]:
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
         rows = conn.execute(
@@ -140,6 +157,7 @@ class CpuMeter:
         self._before: dict[str, dict[int, float]] = {}
         self._client = 0.0
         self.spent: dict[str, float] = {}
+        self.server_processes: list[float] = []  # CPU seconds of each, largest first
 
     def _sample(self) -> dict[str, dict[int, float]]:
         return {
@@ -156,7 +174,10 @@ class CpuMeter:
         after = self._sample()
         for party, now in after.items():
             before = self._before[party]
-            self.spent[party] = sum(cpu - before.get(pid, 0.0) for pid, cpu in now.items())
+            spent = [cpu - before.get(pid, 0.0) for pid, cpu in now.items()]
+            self.spent[party] = sum(spent)
+            if party == "server":
+                self.server_processes = sorted(spent, reverse=True)
         self.spent["client"] = client
 
 
@@ -278,6 +299,7 @@ def _run(args: argparse.Namespace, database: BenchDatabase) -> int:
             if time.monotonic() > deadline or server.poll() is not None:
                 raise SystemExit("the server did not start")
             time.sleep(0.2)
+        settled = _wait_until_idle(os.getsid(server.pid))
 
         files = Files()
         ready = threading.Barrier(args.clients + 1)
@@ -321,8 +343,9 @@ def _run(args: argparse.Namespace, database: BenchDatabase) -> int:
         print(
             f"POST /v1/remittances, one-claim files: {args.clients} clients, "
             f"serve --workers {args.workers}, {count} files in {wall:.1f} s "
-            f"(+{WARMUP_PER_CLIENT * args.clients} warm-up); python "
-            f"{sys.version.split()[0]}, {os.cpu_count()} cores"
+            f"(+{WARMUP_PER_CLIENT * args.clients} warm-up, after the started server "
+            f"was idle: {settled:.0f} s); python {sys.version.split()[0]}, "
+            f"{os.cpu_count()} cores"
         )
         print(
             f"latency ms: p50 {p50:.1f}  p95 {p95:.1f}  p99 {p99:.1f}  "
@@ -334,6 +357,12 @@ def _run(args: argparse.Namespace, database: BenchDatabase) -> int:
             + "  ".join(f"{party} {meter.spent[party] * 1000 / count:.1f}" for party in meter.spent)
             + f"  (total {sum(meter.spent.values()) * 1000 / count:.1f}); "
             f"load average {load_before:.2f} -> {load_after:.2f}"
+        )
+        # keep-alive clients are spread over the workers when each gets a like share
+        shares = [cpu / (meter.spent["server"] or 1) for cpu in meter.server_processes]
+        print(
+            "server CPU by process (workers, supervisor): "
+            + "  ".join(f"{share:.0%}" for share in shares[: args.workers + 1])
         )
         for failure in failures[:3]:
             print(f"  {failure}")

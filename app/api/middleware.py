@@ -87,3 +87,47 @@ def _has_nul(scope: Scope) -> bool:
     query: bytes = scope.get("query_string", b"")
     path: str = scope.get("path", "")
     return "\x00" in path or b"\x00" in query or b"%00" in query
+
+
+class SpreadConnectionsMiddleware:
+    """Keeps a keep-alive client from staying on a busy worker process.
+
+    ``era-recon serve --workers N`` runs N processes that accept from one listening
+    socket; a connection stays with the process that accepted it for as long as the
+    client keeps it open. Clients that connect at about the same time can all land on
+    one process, which then serves them all on one core while the others idle (seen
+    with 4 keep-alive clients on 2 workers: every upload on one worker, a third
+    fewer files per second). So an answer given while this process has another
+    request under way carries ``Connection: close``: the client's next request comes
+    on a new connection, which the least busy process is the likeliest to accept. A
+    process serving one request at a time keeps its connections. Installed only when
+    the app runs in several worker processes (``ERA_RECON_WORKERS``)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.in_flight = 0  # this process's requests under way (one event loop)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        self.in_flight += 1
+        counted = True
+
+        async def send_spread(message: Message) -> None:
+            nonlocal counted
+            if message["type"] == "http.response.start" and counted:
+                counted = False
+                self.in_flight -= 1
+                if self.in_flight:  # another request is under way here
+                    message["headers"] = [*message.get("headers", []), CLOSE_HEADER]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_spread)
+        finally:
+            if counted:  # no answer started (an error the server answers)
+                self.in_flight -= 1
+
+
+CLOSE_HEADER = (b"connection", b"close")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import typer
 
 from app.cli.common import prepare_database, reported_errors
@@ -21,6 +23,10 @@ def serve(
     """Run the HTTP API and the web pages."""
     import uvicorn
 
+    # the worker processes read it (their settings): with several, an answer given
+    # while its process is busy asks the client to reconnect (SpreadConnectionsMiddleware)
+    os.environ["ERA_RECON_WORKERS"] = str(workers)
+    get_settings.cache_clear()
     with reported_errors():
         prepare_database()
     if demo:  # before the first-start key: the demo prints its own key and sign-in link

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 
+import anyio
 import pytest
 from fastapi import APIRouter
 from fastapi.routing import iter_route_contexts
@@ -171,6 +172,71 @@ def test_docs_answer_with_a_csp_that_lets_swagger_run(client):
     assert response.status_code == 200
     assert "swagger-ui" in response.text
     assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+
+
+# ------------------------------------------------ several worker processes, one socket
+
+
+def _spread_app():
+    """SpreadConnectionsMiddleware around an app whose /slow answers only when let."""
+    from app.api.middleware import SpreadConnectionsMiddleware
+
+    release = anyio.Event()
+    started = anyio.Event()
+
+    async def inner(scope, receive, send):
+        if scope["path"] == "/boom":
+            raise RuntimeError("no answer")
+        if scope["path"] == "/slow":
+            started.set()
+            await release.wait()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    return SpreadConnectionsMiddleware(inner), started, release
+
+
+def test_an_answer_given_while_another_request_is_under_way_asks_to_reconnect():
+    import httpx
+
+    spread, started, release = _spread_app()
+    answers: dict[str, httpx.Response] = {}
+
+    async def scenario() -> None:
+        transport = httpx.ASGITransport(app=spread, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+
+            async def slow() -> None:
+                answers["slow"] = await client.get("/slow")
+
+            async with anyio.create_task_group() as tasks:
+                tasks.start_soon(slow)
+                await started.wait()
+                answers["while busy"] = await client.get("/fast")
+                release.set()
+            answers["alone"] = await client.get("/fast")
+            answers["after an error"] = await client.get("/boom")
+            answers["alone again"] = await client.get("/fast")
+
+    anyio.run(scenario)
+    assert answers["while busy"].headers.get("connection") == "close"
+    # the slow one finished with nothing else under way; so did the lone ones
+    assert "connection" not in answers["slow"].headers
+    assert "connection" not in answers["alone"].headers
+    assert answers["after an error"].status_code == 500
+    assert "connection" not in answers["alone again"].headers  # the error was uncounted
+    assert spread.in_flight == 0
+
+
+def test_connections_are_spread_only_with_several_workers(settings):
+    from app.api.middleware import SpreadConnectionsMiddleware
+
+    def installed(workers: int) -> bool:
+        app = create_app(settings.model_copy(update={"workers": workers}))
+        return any(m.cls is SpreadConnectionsMiddleware for m in app.user_middleware)
+
+    assert not installed(1)
+    assert installed(2)
 
 
 # -------------------------------------------------------------------------- OpenAPI

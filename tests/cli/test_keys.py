@@ -4,6 +4,7 @@ database (the ``connection`` fixture binds the CLI's unit of work to it)."""
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 from sqlalchemy import text
@@ -144,6 +145,29 @@ def test_serve_hands_the_log_level_to_uvicorn(connection, no_server, monkeypatch
         get_settings.cache_clear()
     assert result.exit_code == 0, result.output
     assert no_server[0]["log_level"] == "warning"
+
+
+def test_serve_tells_its_workers_how_many_they_are(connection, monkeypatch):
+    """The worker processes read ERA_RECON_WORKERS (their settings: several spread
+    keep-alive clients); ``serve`` sets it to --workers before uvicorn starts them."""
+    import uvicorn
+
+    from app.config import get_settings
+
+    monkeypatch.setenv("ERA_RECON_WORKERS", "5")  # restored after the test
+    seen: list[tuple[str | None, int]] = []
+    monkeypatch.setattr(
+        uvicorn,
+        "run",
+        lambda *a, **kw: seen.append((os.environ.get("ERA_RECON_WORKERS"), get_settings().workers)),
+    )
+    get_settings.cache_clear()
+    try:
+        assert _run("serve", "--workers", "2").exit_code == 0
+        assert _run("serve").exit_code == 0
+    finally:
+        get_settings.cache_clear()
+    assert seen == [("2", 2), ("1", 1)]
 
 
 def test_serve_with_keys_creates_none(connection, session, no_server):
