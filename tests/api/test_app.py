@@ -239,6 +239,34 @@ def test_connections_are_spread_only_with_several_workers(settings):
     assert installed(2)
 
 
+def test_a_starting_process_loads_the_maps_and_freezes_what_it_holds(monkeypatch):
+    import gc
+
+    from app import main
+    from app.x12 import validation
+
+    monkeypatch.setattr(main, "_settled", False)
+    monkeypatch.setattr(validation, "_maps", {})
+    threshold = gc.get_threshold()
+    gc.unfreeze()
+    try:
+        main.settle_process()
+        assert set(validation._maps) == {
+            "x12.control.00501.xml",
+            "x12.control.00401.xml",
+            "835.5010.X221.A1.xml",
+            "835.4010.X091.A1.xml",
+        }
+        frozen = gc.get_freeze_count()
+        assert frozen > 10_000  # the modules' objects, the maps
+        assert gc.get_threshold()[0] == main.GC_YOUNG_THRESHOLD
+        main.settle_process()  # once per process
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*threshold)
+
+
 # -------------------------------------------------------------------------- OpenAPI
 
 
