@@ -11,7 +11,8 @@ This is ``x12n_document``'s walk, with four changes: the maps are loaded once pe
 process (pyx12 re-parses them for every reader, ~40 ms); no configuration file is
 read (``ParamsBase``, not ``params()`` which reads ``~/.pyx12.conf.xml``); a body
 segment already found clean at the same place of the map is not checked again
-(``_check_segment``); and the errors are collected as located ``Finding``s whose
+(``_check_segment``), nor an element value found clean at the same element of the
+map (``_CleanElement``); and the errors are collected as located ``Finding``s whose
 messages never repeat element values (pyx12's own messages and log lines quote
 them: patient names, member ids). Remark codes are not checked against pyx12's
 stale list (notes/pyx12.md).
@@ -84,8 +85,66 @@ def _map(name: str) -> Any:
         found = _maps.get(name)
         if found is None:
             found = pyx12.map_if.load_map_file(name, _params())
+            _remember_clean_elements(found)
             _maps[name] = found
         return found
+
+
+# Element values pyx12 found clean, per element of a map. ``_check_segment`` skips a
+# segment seen clean whole; most segments that differ from file to file (the
+# envelope's control numbers and dates, a claim's amounts, a patient's name) still
+# repeat most of their elements (qualifiers, codes, ids of payer and payee), and an
+# element's checks (``element_if.is_valid_errors``: length, characters, code list,
+# data type, pattern) depend on nothing but the map's element and its value (and
+# the type list a few are given). So each element node of the process's maps
+# remembers the values it found clean — as digests, so no name or id stays in
+# memory — and answers them at once; an element with any finding is checked every
+# time. Bounded per element: cleared when full.
+_CLEAN_VALUES_MAX = 1_000
+_clean_elements: list[_CleanElement] = []  # every map's, for tests to empty
+
+
+class _CleanElement:
+    """``element_if.is_valid_errors`` of one map element, remembering clean values."""
+
+    __slots__ = ("check", "clean")
+
+    def __init__(self, node: Any) -> None:
+        self.check = node.is_valid_errors  # pyx12's own, bound to the node
+        self.clean: set[bytes] = set()
+
+    def __call__(self, elem: Any, type_list: list[str | None] | None = None) -> Any:
+        if elem is None or elem.is_composite():
+            return self.check(elem, type_list)
+        value = elem.get_value()
+        if value == "":
+            return self.check(elem, type_list)
+        text = value if not type_list else repr((value, type_list))
+        key = hashlib.blake2b(text.encode(), digest_size=16).digest()
+        if key in self.clean:
+            return True, []
+        ok, errors = self.check(elem, type_list)
+        if ok and not errors:
+            if len(self.clean) >= _CLEAN_VALUES_MAX:
+                self.clean.clear()
+            self.clean.add(key)
+        return ok, errors
+
+
+def _remember_clean_elements(map_root: Any) -> None:
+    """Every element of a map, directly in a segment or in a composite, checks
+    through a ``_CleanElement`` (an attribute of the node, which the segment's check
+    calls in place of the class's method)."""
+    for node in map_root.loop_segment_iterator():
+        if not node.is_segment():
+            continue
+        for child in node.children:
+            parts = child.children if isinstance(child, pyx12.map_if.composite_if) else [child]
+            for element in parts:
+                if isinstance(element, pyx12.map_if.element_if):
+                    remembered = _CleanElement(element)
+                    element.is_valid_errors = remembered
+                    _clean_elements.append(remembered)
 
 
 def _map_index() -> pyx12.map_index.map_index:

@@ -145,18 +145,43 @@ def test_findings_do_not_depend_on_the_files_validated_before() -> None:
     ]
     datas = [shared_path("corpus", "835", name).read_bytes() for name in names]
     datas.append((FIXTURES / "era" / "clean-5010.835").read_bytes())
-    validation._clean_segments.clear()
-    validation._walks.clear()
+    _forget_everything_found_clean()
     first = [validate_835(data) for data in datas]
     assert validation._clean_segments  # the clean segments were remembered
     assert all(len(digest) == 16 for _node, digest in validation._clean_segments)
+    values = [key for element in validation._clean_elements for key in element.clean]
+    assert values  # and the clean element values
+    assert all(len(digest) == 16 for digest in values)
     assert len(validation._walks) == len(datas)  # and each file's walk, by its shape
     assert all(len(digest) == 16 for digest in validation._walks)
     again = [validate_835(data) for data in reversed(datas)]
     assert again == list(reversed(first))
+    _forget_everything_found_clean()
+    assert [validate_835(data) for data in reversed(datas)] == again
+
+
+def _forget_everything_found_clean() -> None:
+    from app.x12 import validation
+
     validation._clean_segments.clear()
     validation._walks.clear()
-    assert [validate_835(data) for data in reversed(datas)] == again
+    for element in validation._clean_elements:
+        element.clean.clear()
+
+
+def test_a_faulty_element_value_is_reported_every_time() -> None:
+    # an element's values found clean are remembered (validation._CleanElement); a
+    # faulty one never is, and a clean one is still clean in another segment
+    clean = (FIXTURES / "era" / "clean-5010.835").read_bytes()
+    text = clean.decode()
+    start = text.index("N1*PR*") + len("N1*PR*")
+    faulty = (text[:start] + "X" * 70 + text[start:]).encode()
+    _forget_everything_found_clean()
+    found = [(f.code, f.segment, f.element) for f in validate_835(faulty)]
+    assert ("pyx12-ele-5", "N1", "N102") in found
+    for _ in range(2):
+        assert [(f.code, f.segment, f.element) for f in validate_835(faulty)] == found
+        assert validate_835(clean) == []
 
 
 def test_a_fault_in_a_segment_seen_clean_elsewhere_is_still_found() -> None:
