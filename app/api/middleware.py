@@ -97,11 +97,14 @@ class SpreadConnectionsMiddleware:
     client keeps it open. Clients that connect at about the same time can all land on
     one process, which then serves them all on one core while the others idle (seen
     with 4 keep-alive clients on 2 workers: every upload on one worker, a third
-    fewer files per second). So an answer given while this process has another
-    request under way carries ``Connection: close``: the client's next request comes
-    on a new connection, which the least busy process is the likeliest to accept. A
-    process serving one request at a time keeps its connections. Installed only when
-    the app runs in several worker processes (``ERA_RECON_WORKERS``)."""
+    fewer files per second). So an answer given while this process serves
+    ``BUSY_WITH`` other requests or more carries ``Connection: close``: the client's
+    next request comes on a new connection, which a less busy process is the likelier
+    to accept. Two requests keep a process busy (one computes while the other waits
+    on the database; its Python runs on one core at a time): below that, connections
+    are kept, as a reconnection costs both sides CPU (closing on every answer given
+    beside one other cost ~1 ms of CPU per upload). Installed only when the app runs
+    in several worker processes (``ERA_RECON_WORKERS``)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -119,7 +122,7 @@ class SpreadConnectionsMiddleware:
             if message["type"] == "http.response.start" and counted:
                 counted = False
                 self.in_flight -= 1
-                if self.in_flight:  # another request is under way here
+                if self.in_flight >= BUSY_WITH:  # other requests under way here
                     message["headers"] = [*message.get("headers", []), CLOSE_HEADER]
             await send(message)
 
@@ -131,3 +134,4 @@ class SpreadConnectionsMiddleware:
 
 
 CLOSE_HEADER = (b"connection", b"close")
+BUSY_WITH = 2

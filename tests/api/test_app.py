@@ -182,13 +182,13 @@ def _spread_app():
     from app.api.middleware import SpreadConnectionsMiddleware
 
     release = anyio.Event()
-    started = anyio.Event()
+    started: list[anyio.Event] = []
 
     async def inner(scope, receive, send):
         if scope["path"] == "/boom":
             raise RuntimeError("no answer")
         if scope["path"] == "/slow":
-            started.set()
+            started[len(started) - 1].set()
             await release.wait()
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": b"ok"})
@@ -196,8 +196,10 @@ def _spread_app():
     return SpreadConnectionsMiddleware(inner), started, release
 
 
-def test_an_answer_given_while_another_request_is_under_way_asks_to_reconnect():
+def test_an_answer_given_while_its_process_is_busy_asks_to_reconnect():
     import httpx
+
+    from app.api.middleware import BUSY_WITH
 
     spread, started, release = _spread_app()
     answers: dict[str, httpx.Response] = {}
@@ -206,26 +208,28 @@ def test_an_answer_given_while_another_request_is_under_way_asks_to_reconnect():
         transport = httpx.ASGITransport(app=spread, raise_app_exceptions=False)
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
 
-            async def slow() -> None:
-                answers["slow"] = await client.get("/slow")
+            async def slow(name: str) -> None:
+                answers[name] = await client.get("/slow")
 
             async with anyio.create_task_group() as tasks:
-                tasks.start_soon(slow)
-                await started.wait()
-                answers["while busy"] = await client.get("/fast")
+                for k in range(BUSY_WITH):
+                    started.append(anyio.Event())
+                    tasks.start_soon(slow, f"slow {k}")
+                    await started[-1].wait()
+                    answers[f"beside {k + 1}"] = await client.get("/fast")
                 release.set()
             answers["alone"] = await client.get("/fast")
             answers["after an error"] = await client.get("/boom")
             answers["alone again"] = await client.get("/fast")
 
     anyio.run(scenario)
-    assert answers["while busy"].headers.get("connection") == "close"
-    # the slow one finished with nothing else under way; so did the lone ones
-    assert "connection" not in answers["slow"].headers
-    assert "connection" not in answers["alone"].headers
+    # as busy as it gets: the client is asked to come back on a new connection
+    assert answers[f"beside {BUSY_WITH}"].headers.get("connection") == "close"
+    # less busy: connections are kept
+    for name in [f"beside {k}" for k in range(1, BUSY_WITH)] + ["alone", "alone again"]:
+        assert "connection" not in answers[name].headers, name
     assert answers["after an error"].status_code == 500
-    assert "connection" not in answers["alone again"].headers  # the error was uncounted
-    assert spread.in_flight == 0
+    assert spread.in_flight == 0  # the error was uncounted
 
 
 def test_connections_are_spread_only_with_several_workers(settings):
