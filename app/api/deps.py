@@ -11,12 +11,14 @@ below add the checks of spec/interfaces.md (403 for another role).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
+import anyio
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from app.access import service as access
 from app.access.errors import Unauthenticated
@@ -29,14 +31,37 @@ from app.errors import Forbidden
 logger = logging.getLogger("era_recon.api")
 
 
-def get_session() -> Iterator[Session]:
+async def get_session() -> AsyncIterator[Session]:
+    """The request's session. Opening one does no I/O (it connects on first use), so
+    it opens here, on the event loop; it ends in one hand-over to the thread pool,
+    where the commit or the rollback and the close block (a sync dependency would
+    take a hand-over each way: ~0.2 ms of CPU each on a slow machine, four to an
+    upload). The end is shielded: a cancelled request still gives its connection
+    back."""
     session = db_session.SessionLocal()
     try:
         yield session
+    except BaseException:
+        with anyio.CancelScope(shield=True):
+            await run_in_threadpool(_discard, session)
+        raise
+    with anyio.CancelScope(shield=True):
+        await run_in_threadpool(_keep, session)
+
+
+def _keep(session: Session) -> None:
+    try:
         session.commit()
     except BaseException:
         session.rollback()
         raise
+    finally:
+        session.close()
+
+
+def _discard(session: Session) -> None:
+    try:
+        session.rollback()
     finally:
         session.close()
 

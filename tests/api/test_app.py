@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 
 from app.access.errors import Unauthenticated
 from app.api import errors as api_errors
+from app.api.deps import SessionDep
 from app.api.errors import PayloadTooLarge, UnsupportedMediaType, status_for
 from app.contracts.errors import ContractInvalid
 from app.contracts.schemas import Problem
@@ -172,6 +173,42 @@ def test_docs_answer_with_a_csp_that_lets_swagger_run(client):
     assert response.status_code == 200
     assert "swagger-ui" in response.text
     assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+
+
+# ------------------------------------------------------------- the request's session
+
+
+def test_a_route_s_writes_are_kept_when_it_answers_and_undone_when_it_fails(
+    settings, connection, session
+):
+    from sqlalchemy import func, select
+
+    from app.access.audit import entry_row
+    from app.access.schemas import CLI_ACTOR
+    from app.db import models
+
+    app = create_app(settings)
+    router = APIRouter()
+
+    @router.post("/v1/write/{action}")
+    def write(action: str, db: SessionDep, fail: bool = False) -> dict[str, str]:
+        db.add(models.AuditEntry(**entry_row(actor=CLI_ACTOR, action=action)))
+        db.flush()
+        if fail:
+            raise Conflict("undone")
+        return {}
+
+    app.include_router(router)
+    client = TestClient(app, raise_server_exceptions=False)
+    assert client.post("/v1/write/kept").status_code == 200
+    assert client.post("/v1/write/undone", params={"fail": True}).status_code == 409
+
+    def stored(action: str) -> int:
+        query = select(func.count()).where(models.AuditEntry.action == action)
+        return session.execute(query).scalar_one()
+
+    assert stored("kept") == 1
+    assert stored("undone") == 0
 
 
 # ------------------------------------------------ several worker processes, one socket
