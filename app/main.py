@@ -90,7 +90,7 @@ def settle_process() -> None:
     walked it, a pause of ~80 ms in the middle of some upload. And collect the
     youngest generation less often: with Python's default, a pass every ~700 new
     objects, the collector ran about once per upload. Measured with
-    ``benchmarks/api_load.py`` (RESULTS.md): slowest upload ~200–380 → 80–110 ms."""
+    ``benchmarks/api_load.py`` (RESULTS.md): slowest of 2,000 uploads ~180–220 → 85–155 ms."""
     global _settled
     if _settled:
         return

@@ -102,8 +102,9 @@ class SpreadConnectionsMiddleware:
     next request comes on a new connection, which a less busy process is the likelier
     to accept. Two requests keep a process busy (one computes while the other waits
     on the database; its Python runs on one core at a time): below that, connections
-    are kept, as a reconnection costs both sides CPU (closing on every answer given
-    beside one other cost ~1 ms of CPU per upload). Installed only when the app runs
+    are kept, as a reconnection costs both sides CPU (closing beside one other
+    request made every upload reconnect: the load generator's CPU per upload rose
+    by a fifth). Installed only when the app runs
     in several worker processes (``ERA_RECON_WORKERS``)."""
 
     def __init__(self, app: ASGIApp) -> None:
