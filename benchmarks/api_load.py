@@ -361,7 +361,7 @@ def _run(args: argparse.Namespace, database: BenchDatabase) -> int:
         # keep-alive clients are spread over the workers when each gets a like share
         shares = [cpu / (meter.spent["server"] or 1) for cpu in meter.server_processes]
         print(
-            "server CPU by process (workers, supervisor): "
+            "server CPU by process, largest first (the workers, then the next busiest): "
             + "  ".join(f"{share:.0%}" for share in shares[: args.workers + 1])
         )
         for failure in failures[:3]:
