@@ -1,6 +1,7 @@
 """The 835 reader of this checkout against another revision's: same output, less CPU?
 
     python benchmarks/reader_ab.py equivalence --base main --mutated 4000
+    python benchmarks/reader_ab.py equivalence --base main --mutated 4000 --validation
     python benchmarks/reader_ab.py cpu --base main --runs 5 --claims 10000
 
 ``equivalence`` reads the same inputs with both readers, each in its own process, and
@@ -14,7 +15,10 @@ of ``../shared/corpus/835`` and ``../shared/spec/examples``, every
 delimiters (``gen835.py``), and ``--mutated`` files made from those by the byte and
 segment mutations of ``tests/x12/test_properties.py`` plus amount, quantity and
 date values swapped for odd ones (seeded, so both sides read the same bytes). It
-exits 1 when any input differs.
+exits 1 when any input differs. ``--validation`` compares pyx12's validation too
+(``validate_835``'s findings, ``repr`` of each, for every input under 1 MB,
+validated twice in a row so the second meets what the first left remembered:
+the walks of each shape, the segments and element values found clean).
 
 ``cpu`` alternates fresh processes of the two readers on one generated file
 (``--claims``) and prints the process CPU seconds of reading it (imports excluded,
@@ -81,13 +85,30 @@ def _describe(data: bytes) -> dict[str, object]:
     }
 
 
-def child_dump(folder: Path, out: Path) -> None:
+def _validated(data: bytes) -> list[str]:
+    """``validate_835`` of one input, twice: what is remembered must not change it."""
+    from app.x12.errors import X12Rejected
+    from app.x12.validation import validate_835
+
+    found: list[str] = []
+    for _ in range(2):
+        try:
+            found.append(repr(validate_835(data)))
+        except X12Rejected as rejected:
+            found.append(f"rejected {rejected.findings!r}")
+    return found
+
+
+def child_dump(folder: Path, out: Path, validation: bool = False) -> None:
     import app
 
     results: dict[str, object] = {"app": str(Path(app.__file__).resolve().parent)}
     for path in sorted(folder.iterdir()):
+        data = path.read_bytes()
         try:
-            described: object = _describe(path.read_bytes())
+            described: dict[str, object] = _describe(data)
+            if validation and len(data) < 1_000_000:
+                described["validation"] = _validated(data)
         except Exception as error:  # noqa: BLE001 - a crash is a result to compare too
             described = {"outcome": "crash", "error": repr(error)}
         text = json.dumps(described, sort_keys=True)
@@ -239,14 +260,16 @@ def _run(root: Path, *args: str) -> str:
     return out.stdout
 
 
-def equivalence(base_root: Path, mutated: int, seed: int, work: Path) -> int:
+def equivalence(
+    base_root: Path, mutated: int, seed: int, work: Path, validation: bool = False
+) -> int:
     inputs = work / "inputs"
     inputs.mkdir()
     count = build_inputs(inputs, mutated, seed)
     results = []
     for root in (base_root, ROOT):
         out = work / f"out-{len(results)}.json"
-        _run(root, "--child-dump", str(inputs), str(out))
+        _run(root, "--child-dump", str(inputs), str(out), *(["--validation"] if validation else []))
         results.append(json.loads(out.read_text()))
     base, new = results
     print(f"base reader: {base.pop('app')}\nthis reader: {new.pop('app')}")
@@ -282,7 +305,7 @@ def cpu(base_root: Path, runs: int, claims: int, work: Path) -> int:
 
 def main(argv: list[str]) -> int:
     if argv[:1] == ["--child-dump"]:
-        child_dump(Path(argv[1]), Path(argv[2]))
+        child_dump(Path(argv[1]), Path(argv[2]), validation="--validation" in argv[3:])
         return 0
     if argv[:1] == ["--child-cpu"]:
         child_cpu(Path(argv[1]))
@@ -294,12 +317,17 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--seed", type=int, default=835)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--claims", type=int, default=10_000)
+    parser.add_argument(
+        "--validation",
+        action="store_true",
+        help="equivalence: compare validate_835's findings too (inputs under 1 MB)",
+    )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="reader_ab_") as tmp:
         work = Path(tmp)
         base_root = export_base(args.base, work / "base")
         if args.what == "equivalence":
-            return equivalence(base_root, args.mutated, args.seed, work)
+            return equivalence(base_root, args.mutated, args.seed, work, args.validation)
         return cpu(base_root, args.runs, args.claims, work)
 
 

@@ -25,6 +25,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+import pyx12.errors
+import pyx12.path
 import pyx12.segment
 import pyx12.x12file
 
@@ -58,6 +60,39 @@ def silence_pyx12() -> None:
         logger.addHandler(logging.NullHandler())
     if not logger.filters:
         logger.addFilter(lambda record: False)
+
+
+# ``Segment.get`` / ``get_value`` parse their reference designator ("ISA13", "02",
+# "03-1") with a regular expression on every call: ~60 a one-claim file in pyx12's
+# envelope bookkeeping and segment checks, each ~15 µs on a slow machine. The
+# designators come from pyx12's own code and maps, a few hundred in all; their
+# parses are kept (bounded, so a caller's own designators cannot grow it), and the
+# check against the segment's identifier is made as ``_parse_refdes`` makes it.
+_REFDES_MAX = 4_096
+_refdes: dict[str, tuple[str | None, int | None, int | None]] = {}
+
+
+def _parse_refdes(self: pyx12.segment.Segment, ref_des: str) -> tuple[int | None, int | None]:
+    """``pyx12.segment.Segment._parse_refdes``, with the designator's parse kept."""
+    parsed = _refdes.get(ref_des)
+    if parsed is None:
+        path = pyx12.path.X12Path(ref_des)  # raises for a malformed one, as there
+        parsed = (
+            path.seg_id,
+            path.ele_idx - 1 if path.ele_idx is not None else None,
+            path.subele_idx - 1 if path.subele_idx is not None else None,
+        )
+        if len(_refdes) < _REFDES_MAX:
+            _refdes[ref_des] = parsed
+    seg_id, ele_idx, comp_idx = parsed
+    if seg_id is not None and seg_id != self.seg_id:
+        raise pyx12.errors.EngineError(
+            f"Invalid Reference Designator: {ref_des}, seg_id: {self.seg_id}"
+        )
+    return ele_idx, comp_idx
+
+
+pyx12.segment.Segment._parse_refdes = _parse_refdes
 
 
 @dataclass(slots=True, frozen=True)

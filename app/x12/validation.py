@@ -7,15 +7,22 @@ kept off the ingest hot path: inline for small files, in the background or throu
 control numbers, code-set values, element lengths, repeat counts, segments out of
 place — is a warning: whether a file is accepted is decided by ``reader``.
 
-This is ``x12n_document``'s walk, with four changes: the maps are loaded once per
+This is ``x12n_document``'s walk, with these changes: the maps are loaded once per
 process (pyx12 re-parses them for every reader, ~40 ms); no configuration file is
 read (``ParamsBase``, not ``params()`` which reads ``~/.pyx12.conf.xml``); a body
 segment already found clean at the same place of the map is not checked again
 (``_check_segment``), nor an element value found clean at the same element of the
-map (``_CleanElement``); and the errors are collected as located ``Finding``s whose
+map (``_CleanElement``); the walk of a file is replayed for the next file of the
+same shape (``_walks``); a segment becomes a pyx12 ``Segment`` only when something
+needs one (``_read``); and the errors are collected as located ``Finding``s whose
 messages never repeat element values (pyx12's own messages and log lines quote
 them: patient names, member ids). Remark codes are not checked against pyx12's
 stale list (notes/pyx12.md).
+
+The segments are those the 835 reader reads (``SegmentReader.blocks``). pyx12's
+``RawX12File`` stops, silently, where a segment does not end within its next 8 KB read; a
+file with one (only a broken file has one) is validated to its end, so the
+findings name that segment and what follows it, not trailers missing there.
 """
 
 from __future__ import annotations
@@ -29,13 +36,14 @@ import pyx12.errors
 import pyx12.map_if
 import pyx12.map_index
 import pyx12.params
-import pyx12.x12file
+import pyx12.segment
 from pyx12.map_if._segment import apply_segment_errors
 from pyx12.map_walker import walk_tree
 
 from app.x12.errors import X12Rejected
 from app.x12.schemas import Finding
 from app.x12.segments import (
+    SegmentReader,
     TextSource,
     body_component_separator,
     decode,
@@ -131,13 +139,38 @@ class _CleanElement:
         return ok, errors
 
 
+class _ChildByIndex:
+    """``segment_if.get_child_node_by_idx`` of one map segment, from a table made once
+    (pyx12 searches the children for the position on every call, ~12 a segment
+    checked); any position the table does not hold goes to pyx12's own."""
+
+    __slots__ = ("table", "unknown")
+
+    def __init__(self, node: Any) -> None:
+        self.unknown = node.get_child_node_by_idx  # pyx12's own, bound to the node
+        table = []
+        for position in range(1, len(node.children) + 1):
+            found = [c for c in node.children if c.seq == position]
+            table.append(found[0] if len(found) == 1 else None)
+        self.table: tuple[Any, ...] = tuple(table)
+
+    def __call__(self, idx: int) -> Any:
+        if 0 <= idx < len(self.table):
+            found = self.table[idx]
+            if found is not None:
+                return found
+        return self.unknown(idx)
+
+
 def _remember_clean_elements(map_root: Any) -> None:
     """Every element of a map, directly in a segment or in a composite, checks
     through a ``_CleanElement`` (an attribute of the node, which the segment's check
-    calls in place of the class's method)."""
+    calls in place of the class's method); every segment finds its elements by
+    position through a ``_ChildByIndex``."""
     for node in map_root.loop_segment_iterator():
         if not node.is_segment():
             continue
+        node.get_child_node_by_idx = _ChildByIndex(node)
         for child in node.children:
             parts = child.children if isinstance(child, pyx12.map_if.composite_if) else [child]
             for element in parts:
@@ -177,15 +210,17 @@ _clean_segments: set[tuple[int, bytes]] = set()
 _ENVELOPE = frozenset({"ISA", "IEA", "GS", "GE", "ST", "SE"})
 
 
-def _check_segment(node: Any, seg: Any, errh: _Collector) -> None:
+def _check_segment(node: Any, item: _Read, errh: _Collector) -> None:
     """``apply_segment_errors`` of a body segment, skipped when this segment's values
-    were found clean at this map node before."""
-    values = tuple(tuple(e.value for e in comp.elements) for comp in seg.elements)
-    key = (id(node), hashlib.blake2b(repr((seg.seg_id, values)).encode(), digest_size=16).digest())
+    were found clean at this map node before. Its text and the element and component
+    separators give its values, and only they: the digest is of those."""
+    _term, element, component = item.terms
+    text = f"{element}{component}{item.text}"
+    key = (id(node), hashlib.blake2b(text.encode(), digest_size=16).digest())
     if key in _clean_segments:
         return
     before = (len(errh.findings), errh.dropped)
-    apply_segment_errors(node, seg, errh)
+    apply_segment_errors(node, item.seg(), errh)
     if (len(errh.findings), errh.dropped) == before:  # no error of any kind
         if len(_clean_segments) >= _CLEAN_MAX:
             _clean_segments.clear()
@@ -378,48 +413,111 @@ def _elements_of(map_root: Any) -> dict[str, tuple[int, ...]]:
 
 def _shape_key(maps: list[Any], read: list[_Read]) -> bytes:
     """The digest of what the walk of these segments under these maps depends on:
-    per segment its id and every component of the elements ``is_match`` reads
-    (more than it reads — a whole element for its first component — never less)."""
+    per segment its id and the text of every element ``is_match`` reads a part of
+    (more than it reads — a whole element for its first component — never less),
+    and the separators the texts are split with."""
     elements: dict[str, set[int]] = {}
     for map_root in maps:
         for seg_id, some in _elements_of(map_root).items():
             elements.setdefault(seg_id, set()).update(some)
     ordered = {seg_id: sorted(some) for seg_id, some in elements.items() if some}
-    shape: list[tuple[Any, ...]] = []
+    shape: list[Any] = []
+    terms = read[0].terms if read else None
     for item in read:
         wanted = ordered.get(item.seg_id)
         if not wanted:
-            shape.append((item.seg_id,))
+            shape.append(item.seg_id)
             continue
-        composites = item.seg.elements
-        shape.append(
-            (
-                item.seg_id,
-                *(
-                    tuple(e.value for e in composites[i - 1].elements)
-                    if i <= len(composites)
-                    else None
-                    for i in wanted
-                ),
-            )
-        )
+        parts = item.text.split(item.terms[1])
+        shape.append((item.seg_id, *(parts[i] if i < len(parts) else None for i in wanted)))
     names = [getattr(map_root, "id", None) for map_root in maps]
-    digest = hashlib.blake2b(repr((names, [id(m) for m in maps], shape)).encode(), digest_size=16)
-    return digest.digest()
+    key = repr((names, [id(m) for m in maps], terms, shape))
+    return hashlib.blake2b(key.encode(), digest_size=16).digest()
 
 
 class _Read:
-    """One segment as the reader gave it, with what the reader knew then."""
+    """One segment as the reader gave it, with what the reader knew then. Its pyx12
+    ``Segment`` is made only when something needs it (``seg``): pyx12's walk of a
+    shape not seen before, a segment's checks not found clean before, the envelopes."""
 
-    __slots__ = ("errors", "line", "ls_id", "seg", "seg_count", "seg_id")
+    __slots__ = ("_seg", "errors", "line", "ls_id", "seg_count", "seg_id", "terms", "text")
 
-    def __init__(self, seg: Any, src: Any) -> None:
-        self.seg = seg
-        self.seg_id: str = seg.get_seg_id()
-        self.seg_count = src.get_seg_count()
-        self.line = src.get_cur_line()
-        self.ls_id = src.get_ls_id()
-        self.errors = src.pop_errors()  # what reading this segment found
+    def __init__(
+        self,
+        text: str,
+        seg_id: str,
+        seg: Any,
+        src: SegmentReader,
+        terms: tuple[str, str, str],
+        ls_id: str | None,
+    ) -> None:
+        self.text = text
+        self.seg_id = seg_id
+        self.terms = terms  # segment, element and component separators
+        self._seg = seg
+        self.seg_count = src.seg_count
+        self.line = src.cur_line
+        self.ls_id = ls_id
+        self.errors = src.pop_errors() if src.err_list else _NO_ERRORS  # what reading found
+
+    def seg(self) -> Any:
+        """The segment as ``X12Reader`` makes it."""
+        if self._seg is None:
+            self._seg = pyx12.segment.Segment(self.text, *self.terms)
+        return self._seg
+
+
+_NO_ERRORS: list[Any] = []  # never changed: the errors of a segment pyx12 found none in
+
+
+def _read(src: SegmentReader, read: list[_Read], on_segment: Any) -> None:
+    """``X12Reader.__iter__`` and its ``_parse_segment`` over every segment, each
+    kept as a ``_Read`` in ``read``, with the same complaints recorded at the same
+    segments and the same errors raised. The envelopes, HL (and an 837's CLM and
+    LX) and any segment pyx12 would complain about become pyx12 ``Segment``s and
+    go through pyx12's own bookkeeping; a plain body segment, which pyx12 would
+    only count, is counted (~2/3 of a one-claim file's segments, each ~10 µs of
+    ``Segment`` and ``Composite`` objects). ``on_segment`` sees each ``_Read`` as
+    it is kept (an ISA or GS changes how the rest is read)."""
+    terms = (src.seg_term, src.ele_term, src.subele_term)
+    element = src.ele_term
+    separators = src.ele_term + src.subele_term
+    tracked = SegmentReader.TRACKED
+    valid_id = pyx12.segment.rec_seg_id.search
+    ls_id = src.get_ls_id()  # changes only with the envelopes' loops
+    for lines in src.blocks():
+        for line in lines:
+            if line.startswith(" "):
+                src._seg_error(
+                    "1", "Segment contains a leading space", None, src_line=src.cur_line + 1
+                )
+                line = line.lstrip()
+            if line[-1] == element:  # an empty line raises IndexError, as there
+                src._seg_error(
+                    "SEG1",
+                    "Segment contains trailing element terminators",
+                    None,
+                    src_line=src.cur_line + 1,
+                )
+            seg_id = line.split(element, 1)[0]
+            if (
+                seg_id in tracked
+                or (src.check_837_lx and seg_id in ("CLM", "LX"))
+                # what ``is_seg_id_valid`` and ``is_empty`` would complain about
+                or not 2 <= len(seg_id) <= 3
+                or not valid_id(seg_id)
+                or not line[len(seg_id) + 1 :].strip(separators)
+            ):
+                seg = pyx12.segment.Segment(line, *terms)
+                src._parse_segment(seg)
+                ls_id = src.get_ls_id()
+            else:  # a plain body segment: only counted
+                seg = None
+                src.seg_count += 1
+                src.cur_line += 1
+            item = _Read(line, seg_id, seg, src, terms, ls_id)
+            read.append(item)
+            on_segment(item)
 
 
 def _group_map(index: Any, icvn: str | None, isa_version: str, seg: Any) -> tuple[Any, bool]:
@@ -435,26 +533,28 @@ def _walk(text: str, isa_version: str, errh: _Collector) -> None:
     """``pyx12.x12n_document.x12n_document`` without its outputs, with cached maps:
     the file is read first (what the reader finds is kept with each segment, and
     reported where it was), then walked, or the walk of its shape replayed."""
-    src = pyx12.x12file.X12Reader(TextSource(text))
+    src = SegmentReader(TextSource(text))
     control = _map("x12.control.00501.xml" if src.icvn == "00501" else "x12.control.00401.xml")
     index = _map_index()
     read: list[_Read] = []
     maps: list[Any] = [control]
     stopped: Exception | None = None
     icvn: str | None = None
+
+    def on_segment(item: _Read) -> None:
+        nonlocal icvn
+        if item.seg_id == "ISA":
+            icvn = item.seg().get_value("ISA12")
+        elif item.seg_id == "GS":
+            # the reader checks 837 LX counts for what follows an 837's GS
+            wanted, _fallback = _group_map(index, icvn, isa_version, item.seg())
+            if wanted is not None:
+                group_map = _map(wanted)
+                maps.append(group_map)
+                src.check_837_lx = group_map.id == "837"
+
     try:
-        for seg in src:
-            item = _Read(seg, src)
-            read.append(item)
-            if item.seg_id == "ISA":
-                icvn = seg.get_value("ISA12")
-            elif item.seg_id == "GS":
-                # the reader checks 837 LX counts for what follows an 837's GS
-                wanted, _fallback = _group_map(index, icvn, isa_version, seg)
-                if wanted is not None:
-                    group_map = _map(wanted)
-                    maps.append(group_map)
-                    src.check_837_lx = group_map.id == "837"
+        _read(src, read, on_segment)
     except Exception as exc:  # reported after the segments read before it, as it was
         stopped = exc
     key = _shape_key(maps, read)
@@ -467,7 +567,7 @@ def _walk(text: str, isa_version: str, errh: _Collector) -> None:
     cur_map: Any = None
     carried: list[Any] = []  # the reader's findings of a segment the walk lost
     for number, item in enumerate(read):
-        seg, seg_id = item.seg, item.seg_id
+        seg_id = item.seg_id
         errh.number += 1
         errh.segment = seg_id
         if seg_id in ("ISA", "IEA", "GS", "GE", "ST"):
@@ -483,7 +583,7 @@ def _walk(text: str, isa_version: str, errh: _Collector) -> None:
             step = (control.getnodebypath("/ISA_LOOP/GS_LOOP/GS"), _NOTHING)
         else:
             found, _pop, _push, walk_errors = walker.walk_errors(
-                node, seg, item.seg_count, item.line, item.ls_id
+                node, item.seg(), item.seg_count, item.line, item.ls_id
             )
             # as ``apply_walk_errors`` hands them to the handler (``seg_error``)
             step = (
@@ -504,13 +604,13 @@ def _walk(text: str, isa_version: str, errh: _Collector) -> None:
             continue
         errors, carried = [*carried, *item.errors], []
         if seg_id == "ISA":
-            errh.add_isa_loop(seg, None)
-            icvn = seg.get_value("ISA12")
+            errh.add_isa_loop(None, None)
+            icvn = item.seg().get_value("ISA12")
             errh.handle_errors(errors)
         elif seg_id == "IEA":
             errh.handle_errors(errors)
         elif seg_id == "GS":
-            wanted, fallback = _group_map(index, icvn, isa_version, seg)
+            wanted, fallback = _group_map(index, icvn, isa_version, item.seg())
             if fallback:
                 errh.add(
                     f"no implementation guide for GS01/GS08 of this group; validated as "
@@ -524,19 +624,19 @@ def _walk(text: str, isa_version: str, errh: _Collector) -> None:
                 map_file = wanted
                 cur_map = _map(wanted)
             node = cur_map.getnodebypath("/ISA_LOOP/GS_LOOP/GS")
-            errh.add_gs_loop(seg, None)
+            errh.add_gs_loop(None, None)
             errh.handle_errors(errors)
         elif seg_id in ("GE", "ST", "SE"):
             if seg_id == "ST":
-                errh.add_st_loop(seg, None)
+                errh.add_st_loop(None, None)
             errh.handle_errors(errors)
         else:
-            errh.add_seg(node, seg, item.seg_count, item.line, item.ls_id)
+            errh.add_seg(node, None, item.seg_count, item.line, item.ls_id)
             errh.handle_errors(errors)
         if seg_id in _ENVELOPE:
-            apply_segment_errors(node, seg, errh)
+            apply_segment_errors(node, item.seg(), errh)
         else:
-            _check_segment(node, seg, errh)
+            _check_segment(node, item, errh)
     if stopped is not None:
         raise stopped
     src.cleanup()

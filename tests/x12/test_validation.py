@@ -76,6 +76,21 @@ def test_validate_of_a_truncated_file_reports_the_missing_trailers() -> None:
     assert {"pyx12-st-2", "pyx12-gs-3", "pyx12-isa-023"} <= codes
 
 
+def test_a_segment_longer_than_pyx12s_read_ahead_is_validated_to_the_end() -> None:
+    # pyx12's RawX12File stops, silently, where a segment does not end within its
+    # next 8 KB read: validation reads the segments the 835 reader reads, to the end
+    clean = (FIXTURES / "era" / "clean-5010.835").read_bytes()
+    at = clean.index(b"SE*")
+    data = clean[:at] + b"NTE*ADD*" + b"A" * 20_000 + b"~" + clean[at:]
+    findings = validate_835(data)
+    assert [(f.code, f.segment) for f in findings if f.segment == "NTE"] == [
+        ("pyx12-seg-1", "NTE")  # not found in the map there
+    ]
+    codes = {f.code for f in findings}
+    assert "pyx12-st-4" in codes  # SE counts one segment fewer: SE itself was read
+    assert not codes & {"pyx12-st-2", "pyx12-gs-3", "pyx12-isa-023"}  # no trailer missing
+
+
 def _phi(data: bytes) -> set[str]:
     """Names and member ids of NM1*QC / NM1*IL (NM103, NM104, NM109) in a file."""
     text = data.decode("utf-8", "replace")
@@ -335,3 +350,176 @@ def test_a_file_validated_after_a_look_alike_gets_its_own_walks_findings(
         except X12Rejected as exc:
             findings.append(f"rejected: {exc.findings}")
     assert findings[1] == findings[0]
+
+
+# ---- pyx12's reading, without a Segment for each plain body segment (validation._read)
+
+_ISA = (
+    "ISA*00*          *00*          *ZZ*PAYERSENDER    *ZZ*PRACTICERCV    *260615*1200*^*"
+    "00501*000000001*0*P*:~"
+)
+# what pyx12 tracks, complains about or only counts: envelopes and their trailers
+# (right and wrong counts and control numbers), HL (right and wrong), an 837's CLM
+# and LX, body segments plain, empty, with a bad id, a leading blank, a trailing
+# separator, components, lower case, an id of 1 or 4 characters, a line break
+_SEGMENTS = [
+    "GS*HP*S*R*20260615*1200*7*X*005010X221A1",
+    "GS*HP*S*R*20260615*1200*7*X*005010X221A1*",
+    "ST*835*0001",
+    "ST*835*0002*005010X221A1",
+    "SE*4*0001",
+    "SE*9*0002",
+    "GE*1*7",
+    "GE*2*8",
+    "IEA*1*000000001",
+    "IEA*3*000000009",
+    "HL*1**20*1",
+    "HL*2*1*22*0",
+    "HL*5*9*22",
+    "HL*",
+    "CLM*A1*100",
+    "LX*1",
+    "LX*7",
+    "LX",
+    "N1*PR*ACME",
+    " N1*PE*CLINIC*XX*1234567893",
+    "  REF*TJ*1",
+    "CLP*A1*1*100*90**12*B2*11",
+    "SVC*HC:64493:50*100*90**1",
+    "SVC*HC::*1",
+    "CAS*CO*45*10",
+    "N1**",
+    "N1*:*:",
+    "N1*A*",
+    "DTM*472*20260101**",
+    "n1*pr*x",
+    "N*A",
+    "N123*A",
+    "1N*A",
+    "*A*B",
+    "N1\n*A",
+    "AMT*B6*90\r",
+    "PLB*1234567893*20261231*WO:X*10",
+]
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    segments=st.lists(
+        st.one_of(st.sampled_from(_SEGMENTS), st.text(alphabet="NHLS1A*:^ \n", max_size=12)),
+        max_size=30,
+    ),
+    terminator=st.sampled_from(["~", "~\n", "~\r\n"]),
+    check_837_lx=st.booleans(),
+)
+def test_validation_reads_segments_as_pyx12s_reader_does(
+    segments: list[str], terminator: str, check_837_lx: bool
+) -> None:
+    """``validation._read`` makes a pyx12 ``Segment`` only of the segments pyx12
+    tracks or would complain about, and counts the rest. Segment by segment it gives
+    what iterating pyx12's ``X12Reader`` gives: the identifier, the count, line and
+    loop, the complaints recorded, the ``Segment`` with its values (made from the
+    segment's text when asked for), and the same exception where reading stops."""
+    import pyx12.x12file
+
+    from app.x12 import validation
+    from app.x12.segments import SegmentReader, TextSource
+
+    text = _ISA + terminator.join(segments) + (terminator if segments else "")
+
+    expected: list[object] = []
+    src = pyx12.x12file.X12Reader(TextSource(text))
+    src.check_837_lx = check_837_lx
+    made = []
+    try:
+        for seg in src:
+            made.append(seg)
+            expected.append((seg.get_seg_id(), src.seg_count, src.cur_line, src.get_ls_id()))
+            expected.append(src.pop_errors())
+    except Exception as exc:  # noqa: BLE001 - where and how reading stops is compared
+        expected.append(("raised", type(exc).__name__, str(exc)))
+
+    got: list[object] = []
+    lean = SegmentReader(TextSource(text))
+    lean.check_837_lx = check_837_lx
+    read: list[validation._Read] = []
+    try:
+        validation._read(lean, read, lambda item: None)
+    except Exception as exc:  # noqa: BLE001
+        raised: tuple[str, str, str] | None = ("raised", type(exc).__name__, str(exc))
+    else:
+        raised = None
+    for item in read:
+        got.append((item.seg_id, item.seg_count, item.line, item.ls_id))
+        got.append(item.errors)
+    if raised is not None:
+        got.append(raised)
+    assert got == expected
+    assert [item.seg() for item in read] == made
+
+
+def test_reference_designators_parse_as_pyx12_parses_them() -> None:
+    """``Segment.get`` keeps each designator's parse (segments._parse_refdes): the
+    same element, component or error as pyx12's own parse, the second time too."""
+    import pyx12.path
+    import pyx12.segment
+
+    def pyx12s(seg: pyx12.segment.Segment, ref_des: str) -> object:
+        try:
+            path = pyx12.path.X12Path(ref_des)
+        except Exception as exc:  # noqa: BLE001
+            return ("raised", type(exc).__name__, str(exc))
+        if path.seg_id is not None and path.seg_id != seg.seg_id:
+            return (
+                "raised",
+                "EngineError",
+                f"Invalid Reference Designator: {ref_des}, seg_id: {seg.seg_id}",
+            )
+        ele = path.ele_idx - 1 if path.ele_idx is not None else None
+        comp = path.subele_idx - 1 if path.subele_idx is not None else None
+        return (ele, comp)
+
+    def ours(seg: pyx12.segment.Segment, ref_des: str) -> object:
+        try:
+            return seg._parse_refdes(ref_des)
+        except Exception as exc:  # noqa: BLE001
+            return ("raised", type(exc).__name__, str(exc))
+
+    seg = pyx12.segment.Segment("SVC*HC:64493*100*90", "~", "*", ":")
+    designators = ["SVC01", "SVC01-2", "01", "03-1", "02", "CLP01", "ISA13", "1", "SVC1-1"]
+    designators += ["", "SVC", "/SVC01", "SVC01-", "SVCXX", "SVC[HC]01", "SVC00", "SVC99-99"]
+    for _ in range(2):
+        for ref_des in designators:
+            assert ours(seg, ref_des) == pyx12s(seg, ref_des), ref_des
+    assert seg.get_value("SVC01-2") == "64493"
+    assert seg.get_value("03") == "90"
+
+
+def test_map_segments_find_their_elements_as_pyx12_does() -> None:
+    """Each map segment finds an element by position from a table made once
+    (validation._ChildByIndex): what pyx12's search finds, or its error."""
+    import pyx12.map_if
+
+    from app.x12 import validation
+
+    validation.load_maps()
+    checked = 0
+    for map_root in list(validation._maps.values()):
+        for node in map_root.loop_segment_iterator():
+            if not node.is_segment():
+                continue
+            table = node.get_child_node_by_idx
+            assert isinstance(table, validation._ChildByIndex)
+            search = pyx12.map_if.segment_if.get_child_node_by_idx.__get__(node)
+            for idx in range(-1, len(node.children) + 2):
+                try:
+                    expected: object = search(idx)
+                except Exception as exc:  # noqa: BLE001
+                    expected = ("raised", str(exc))
+                try:
+                    found: object = table(idx)
+                except Exception as exc:  # noqa: BLE001
+                    found = ("raised", str(exc))
+                assert found is expected if not isinstance(expected, tuple) else found == expected
+                checked += 1
+    assert checked > 1000
