@@ -11,8 +11,9 @@ from __future__ import annotations
 import json
 import uuid
 import zlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -840,19 +841,28 @@ class IngestStart:
     # the current contract versions' ids (``contracts.index.current_index``'s
     # fingerprint); None where they were not read with the rest
     contract_versions: frozenset[uuid.UUID] | None
+    # whether the savepoint ``ingest_attempt`` undoes a failed attempt to was set
+    # with the rest (PostgreSQL); otherwise each attempt sets its own
+    savepoint: bool = False
 
 
 _START_LOCK = "SELECT pg_advisory_xact_lock($1, bucket) FROM unnest($2::integer[]) AS bucket"
 _START_HASH = "SELECT id, practice_keys FROM era_files WHERE content_hash = $1"
 _START_VERSIONS = "SELECT id FROM contract_versions WHERE is_current IS true"
+# set after the look-ups, in their round trip; never released (the transaction's end
+# releases it): an attempt that stores the file costs no round trip for its savepoint
+INGEST_SAVEPOINT = "era_recon_ingest"
+_START_SAVEPOINT = f"SAVEPOINT {INGEST_SAVEPOINT}"
+_UNDO_ATTEMPT = f"ROLLBACK TO SAVEPOINT {INGEST_SAVEPOINT}"
 
 
 def begin_ingest(session: Session, keys: Iterable[str] | None, content_hash: str) -> IngestStart:
     """``lock_for_ingest``, then ``file_by_hash`` and, on PostgreSQL, the current
-    contract versions (``contracts.repository.current_version_ids``): these three
-    statements sent in one psycopg pipeline, one round trip. Each is its own
-    statement, run in order, so under READ COMMITTED the two look-ups see what was
-    committed before the lock was granted, as when they are sent one by one."""
+    contract versions (``contracts.repository.current_version_ids``) and the
+    savepoint of ``ingest_attempt``: these four statements sent in one psycopg
+    pipeline, one round trip. Each is its own statement, run in order, so under READ
+    COMMITTED the two look-ups see what was committed before the lock was granted,
+    as when they are sent one by one."""
     dialect = session.get_bind().dialect
     if dialect.name != "postgresql":
         lock_for_ingest(session, keys)
@@ -860,12 +870,14 @@ def begin_ingest(session: Session, keys: Iterable[str] | None, content_hash: str
         stored = None if row is None else StoredFile(row.id, list(row.practice_keys))
         return IngestStart(stored, None)
     buckets = _buckets(keys)
+    session.flush()  # what the session holds is written before the savepoint, not after
     driver: Any = session.connection().connection.driver_connection
     try:
         with (
             _raw_cursor(driver) as locks,
             _raw_cursor(driver) as by_hash,
             _raw_cursor(driver) as versions,
+            _raw_cursor(driver) as savepoint,
         ):
             # the pipeline ends (its one sync, where any error is raised) before the
             # results are read
@@ -874,6 +886,7 @@ def begin_ingest(session: Session, keys: Iterable[str] | None, content_hash: str
                     locks.execute(_START_LOCK, [INGEST_LOCK, buckets])
                 by_hash.execute(_START_HASH, [content_hash])
                 versions.execute(_START_VERSIONS)
+                savepoint.execute(_START_SAVEPOINT)
             row = by_hash.fetchone()
             ids = frozenset(version_id for (version_id,) in versions.fetchall())
     except dialect.loaded_dbapi.Error as exc:
@@ -886,7 +899,26 @@ def begin_ingest(session: Session, keys: Iterable[str] | None, content_hash: str
         if isinstance(keys_stored, str):  # JSON text, where the driver does not load it
             keys_stored = json.loads(keys_stored)
         stored = StoredFile(row[0], list(keys_stored or []))
-    return IngestStart(stored, ids)
+    return IngestStart(stored, ids, savepoint=True)
+
+
+@contextmanager
+def ingest_attempt(session: Session, start: IngestStart) -> Iterator[None]:
+    """One attempt at storing a file: whatever it wrote is undone when it raises
+    (a lost race, a file that adds nothing new, a rejection), and the exception goes
+    on. On PostgreSQL it rolls back to the savepoint ``begin_ingest`` set, which
+    stays for a second attempt and is released with the transaction: the ORM holds
+    no object written here (rows go in bulk, as Core statements). Elsewhere it is
+    the session's own savepoint (``begin_nested``)."""
+    if not start.savepoint:
+        with session.begin_nested():
+            yield
+        return
+    try:
+        yield
+    except BaseException:
+        session.connection().exec_driver_sql(_UNDO_ATTEMPT)
+        raise
 
 
 def _among(session: Session, column: Any, values: Sequence[Any]) -> ColumnElement[bool]:

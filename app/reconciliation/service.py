@@ -715,7 +715,7 @@ def _ingest(
             session, actor=actor, pricer=pricer, validate_inline_lines=validate_inline_lines
         )
         try:
-            with session.begin_nested():
+            with repository.ingest_attempt(session, start):
                 # the child started for the first attempt; a second makes its own
                 used, reading = reading, None
                 ingest.run(data, content_hash, filename, parsed, used)

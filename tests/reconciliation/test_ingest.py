@@ -383,7 +383,8 @@ def test_a_lost_race_on_the_same_bytes_answers_duplicate(
         calls.append(content_hash)
         start = real_start(session, keys, content_hash)
         assert start.stored is not None  # stored: the race hides it
-        return repository.IngestStart(None, start.contract_versions)
+        # (on PostgreSQL with the savepoint it set, which the lost attempt rolls back to)
+        return repository.IngestStart(None, start.contract_versions, start.savepoint)
 
     def racing(session: Session, content_hash: str):  # type: ignore[no-untyped-def]
         calls.append(content_hash)
