@@ -844,6 +844,19 @@ class IngestStart:
     # whether the savepoint ``ingest_attempt`` undoes a failed attempt to was set
     # with the rest (PostgreSQL); otherwise each attempt sets its own
     savepoint: bool = False
+    # ``stored_claims`` of the claims asked for with the rest, or None
+    claims: StoredClaims | None = None
+
+
+@dataclass(slots=True, frozen=True)
+class StoredClaims:
+    """``stored_claims``' answer for these identities and CLP01s, read under the
+    ingest's locks: good for the first batch of an attempt that asks the same."""
+
+    identities: list[str]
+    claim_ids: list[str]
+    found: dict[str, uuid.UUID]
+    reversed_ids: set[str]
 
 
 _START_LOCK = "SELECT pg_advisory_xact_lock($1, bucket) FROM unnest($2::integer[]) AS bucket"
@@ -856,13 +869,19 @@ _START_SAVEPOINT = f"SAVEPOINT {INGEST_SAVEPOINT}"
 _UNDO_ATTEMPT = f"ROLLBACK TO SAVEPOINT {INGEST_SAVEPOINT}"
 
 
-def begin_ingest(session: Session, keys: Iterable[str] | None, content_hash: str) -> IngestStart:
+def begin_ingest(
+    session: Session,
+    keys: Iterable[str] | None,
+    content_hash: str,
+    claims: tuple[list[str], list[str]] | None = None,
+) -> IngestStart:
     """``lock_for_ingest``, then ``file_by_hash`` and, on PostgreSQL, the current
-    contract versions (``contracts.repository.current_version_ids``) and the
-    savepoint of ``ingest_attempt``: these four statements sent in one psycopg
-    pipeline, one round trip. Each is its own statement, run in order, so under READ
-    COMMITTED the two look-ups see what was committed before the lock was granted,
-    as when they are sent one by one."""
+    contract versions (``contracts.repository.current_version_ids``), the savepoint
+    of ``ingest_attempt`` and ``stored_claims`` of ``claims`` (identities, CLP01s;
+    a small file read before its ingest, one statement's worth): these statements
+    sent in one psycopg pipeline, one round trip. Each is its own statement, run in
+    order, so under READ COMMITTED the look-ups see what was committed before the
+    lock was granted, as when they are sent one by one."""
     dialect = session.get_bind().dialect
     if dialect.name != "postgresql":
         lock_for_ingest(session, keys)
@@ -870,6 +889,8 @@ def begin_ingest(session: Session, keys: Iterable[str] | None, content_hash: str
         stored = None if row is None else StoredFile(row.id, list(row.practice_keys))
         return IngestStart(stored, None)
     buckets = _buckets(keys)
+    if claims is not None and max(len(claims[0]), len(set(claims[1]))) > IN_CHUNK:
+        claims = None  # more than one statement's worth: looked up batch by batch
     session.flush()  # what the session holds is written before the savepoint, not after
     driver: Any = session.connection().connection.driver_connection
     try:
@@ -878,6 +899,7 @@ def begin_ingest(session: Session, keys: Iterable[str] | None, content_hash: str
             _raw_cursor(driver) as by_hash,
             _raw_cursor(driver) as versions,
             _raw_cursor(driver) as savepoint,
+            _raw_cursor(driver) as claims_stored,
         ):
             # the pipeline ends (its one sync, where any error is raised) before the
             # results are read
@@ -887,8 +909,14 @@ def begin_ingest(session: Session, keys: Iterable[str] | None, content_hash: str
                 by_hash.execute(_START_HASH, [content_hash])
                 versions.execute(_START_VERSIONS)
                 savepoint.execute(_START_SAVEPOINT)
+                if claims is not None:
+                    claims_stored.execute(_STORED_CLAIMS, _stored_claims_params(*claims))
             row = by_hash.fetchone()
             ids = frozenset(version_id for (version_id,) in versions.fetchall())
+            stored_claims_read = None
+            if claims is not None:
+                found, reversed_ids = _stored_claims_rows(claims_stored.fetchall())
+                stored_claims_read = StoredClaims(claims[0], claims[1], found, reversed_ids)
     except dialect.loaded_dbapi.Error as exc:
         raise DBAPIError.instance(
             "ingest look-ups (pipeline)", None, exc, dialect.loaded_dbapi.Error, dialect=dialect
@@ -899,7 +927,7 @@ def begin_ingest(session: Session, keys: Iterable[str] | None, content_hash: str
         if isinstance(keys_stored, str):  # JSON text, where the driver does not load it
             keys_stored = json.loads(keys_stored)
         stored = StoredFile(row[0], list(keys_stored or []))
-    return IngestStart(stored, ids, savepoint=True)
+    return IngestStart(stored, ids, savepoint=True, claims=stored_claims_read)
 
 
 @contextmanager
@@ -947,6 +975,23 @@ _STORED_CLAIMS = (
 )
 
 
+def _stored_claims_params(identities: Sequence[str], claim_ids: Sequence[str]) -> list[str]:
+    """``_STORED_CLAIMS``' parameters for claims of one statement's worth."""
+    return [json.dumps(list(identities)), json.dumps(sorted(set(claim_ids)))]
+
+
+def _stored_claims_rows(rows: Iterable[Any]) -> tuple[dict[str, uuid.UUID], set[str]]:
+    """``_STORED_CLAIMS``' rows: kind 1 (identity, file id), kind 2 (CLP01, NULL)."""
+    found: dict[str, uuid.UUID] = {}
+    reversed_ids: set[str] = set()
+    for kind, value, file_id in rows:
+        if kind == 1:
+            found[value] = file_id
+        else:
+            reversed_ids.add(value)
+    return found, reversed_ids
+
+
 def stored_claims(
     session: Session, identities: Sequence[str], claim_ids: Sequence[str]
 ) -> tuple[dict[str, uuid.UUID], set[str]]:
@@ -979,11 +1024,9 @@ def stored_claims(
                 raise DBAPIError.instance(
                     _STORED_CLAIMS, None, exc, dialect.loaded_dbapi.Error, dialect=dialect
                 ) from exc
-            for kind, value, file_id in rows:
-                if kind == 1:
-                    found[value] = file_id
-                else:
-                    reversed_ids.add(value)
+            some_found, some_reversed = _stored_claims_rows(rows)
+            found.update(some_found)
+            reversed_ids |= some_reversed
             continue
         # kind 1: (identity, file id); kind 2: (CLP01, NULL)
         query = union_all(

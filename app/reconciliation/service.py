@@ -153,9 +153,18 @@ class _FileIngest:
     new and writes it."""
 
     def __init__(
-        self, session: Session, *, actor: Actor, pricer: Pricer, validate_inline_lines: int
+        self,
+        session: Session,
+        *,
+        actor: Actor,
+        pricer: Pricer,
+        validate_inline_lines: int,
+        stored_claims: repository.StoredClaims | None = None,
     ) -> None:
         self.session = session
+        # the claims' look-up made with the ingest's first statements, for a first
+        # batch that asks the same (``_flush``)
+        self.stored_claims = stored_claims
         self.actor = actor
         self.pricer = pricer
         self.validate_inline_lines = validate_inline_lines
@@ -304,11 +313,15 @@ class _FileIngest:
         claims = [info for item in pending for info in item.batch.claims]
         stored: dict[str, uuid.UUID] = {}
         if claims:
-            stored, self._involved = repository.stored_claims(
-                self.session,
-                [info.identity for info in claims],
-                [info.claim_id for info in claims if not info.is_reversal],
-            )
+            identities = [info.identity for info in claims]
+            claim_ids = [info.claim_id for info in claims if not info.is_reversal]
+            read, self.stored_claims = self.stored_claims, None
+            if read is not None and (read.identities, read.claim_ids) == (identities, claim_ids):
+                stored, self._involved = read.found, read.reversed_ids
+            else:
+                stored, self._involved = repository.stored_claims(
+                    self.session, identities, claim_ids
+                )
         seen: set[str] = set()
         new: list[tuple[prepare.ClaimInfo, _RemittanceState]] = []
         for item in pending:
@@ -654,6 +667,24 @@ def _pre_read(data: bytes) -> tuple[list[str] | None, ParsedFile | None]:
     return keys, parsed
 
 
+def _claims_asked(parsed: ParsedFile | None) -> tuple[list[str], list[str]] | None:
+    """What the first batch of a file read before its ingest asks
+    ``repository.stored_claims`` (its claims' identities in file order, the CLP01s
+    of those not reversals), when the whole file is at most one batch."""
+    if parsed is None:
+        return None
+    identities: list[str] = []
+    claim_ids: list[str] = []
+    for remittance in parsed.remittances:
+        for claim in remittance.claims:
+            identities.append(prepare.claim_identity(remittance, claim))
+            if not claim.is_reversal:
+                claim_ids.append(claim.claim_id)
+    if not identities or len(identities) > BATCH_CLAIMS:
+        return None
+    return identities, claim_ids
+
+
 def _clean_filename(filename: str | None) -> str | None:
     """An upload's name as given by the client, without control characters (a NUL
     cannot be stored in PostgreSQL text) and at most 255 characters; None if nothing
@@ -701,8 +732,9 @@ def _ingest(
     # files touching the same claims take turns, so reversals and duplicates see
     # what was stored before them
     keys, parsed = _pre_read(data)
-    # the locks, the look-up by bytes and the current contracts: one round trip
-    start = repository.begin_ingest(session, keys, content_hash)
+    # the locks, the look-up by bytes, the current contracts, the savepoint and (a
+    # small file) its claims' look-up: one round trip
+    start = repository.begin_ingest(session, keys, content_hash, _claims_asked(parsed))
     pricer: Pricer | None = None
     for attempt in (1, 2):
         stored = start.stored if attempt == 1 else repository.file_by_hash(session, content_hash)
@@ -712,7 +744,12 @@ def _ingest(
             return _duplicate(session, filename=filename, original_id=stored.id, actor=actor)
         pricer = pricer or _pricer(session, start.contract_versions)
         ingest = _FileIngest(
-            session, actor=actor, pricer=pricer, validate_inline_lines=validate_inline_lines
+            session,
+            actor=actor,
+            pricer=pricer,
+            validate_inline_lines=validate_inline_lines,
+            # read before a lost race (a second attempt) is stale: asked again
+            stored_claims=start.claims if attempt == 1 else None,
         )
         try:
             with repository.ingest_attempt(session, start):

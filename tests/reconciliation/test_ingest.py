@@ -3,6 +3,7 @@ inline or pending validation, bounded SQL, and the worked example end to end."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import uuid
@@ -367,24 +368,33 @@ def test_the_stored_claims_look_up_takes_any_claim_id(
     assert reversed_ids == {odd}
 
 
-def test_a_lost_race_on_the_same_bytes_answers_duplicate(
-    session: Session, ingest: Ingest, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("same_bytes", [True, False], ids=["same bytes", "same claims"])
+def test_a_lost_race_answers_duplicate(
+    session: Session, ingest: Ingest, monkeypatch: pytest.MonkeyPatch, same_bytes: bool
 ) -> None:
     data = era([e2()])
     first = ingest(data)
+    if not same_bytes:  # another file paying the same claim payment
+        data = era([e2()], control="000000778")
     # the other upload's rows appear between our look-ups (its bytes, its claims) and
-    # our insert: the insert fails on the unique hash, and the second look sees them
+    # our insert: the insert fails on the unique hash or claim identity, and the second
+    # look sees them
     real_start = repository.begin_ingest
     real = repository.file_by_hash
     real_claims = repository.stored_claims
     calls: list[str] = []
 
-    def racing_start(session: Session, keys, content_hash: str):  # type: ignore[no-untyped-def]
+    def racing_start(session: Session, keys, content_hash: str, claims):  # type: ignore[no-untyped-def]
         calls.append(content_hash)
-        start = real_start(session, keys, content_hash)
-        assert start.stored is not None  # stored: the race hides it
-        # (on PostgreSQL with the savepoint it set, which the lost attempt rolls back to)
-        return repository.IngestStart(None, start.contract_versions, start.savepoint)
+        start = real_start(session, keys, content_hash, claims)
+        assert (start.stored is not None) == same_bytes  # stored: the race hides it
+        # (on PostgreSQL with the savepoint it set, which the lost attempt rolls back
+        # to, and its claims' look-up, which the race hides too: the second attempt
+        # must ask again)
+        hidden = None
+        if start.claims is not None:
+            hidden = dataclasses.replace(start.claims, found={}, reversed_ids=set())
+        return repository.IngestStart(None, start.contract_versions, start.savepoint, hidden)
 
     def racing(session: Session, content_hash: str):  # type: ignore[no-untyped-def]
         calls.append(content_hash)
@@ -408,6 +418,32 @@ def test_a_lost_race_on_the_same_bytes_answers_duplicate(
         select(models.AuditEntry.action).where(models.AuditEntry.action.like("files.ingest%"))
     ).all()
     assert sorted(audited) == ["files.ingest", "files.ingest_duplicate"]
+
+
+def test_a_small_files_claims_are_looked_up_with_its_first_statements(
+    session: Session, ingest: Ingest, is_postgres: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not is_postgres:
+        pytest.skip("the first statements go in one round trip on PostgreSQL only")
+    claims = [e2(), e2(claim_id="E3"), e2(claim_id="R1", status="22", sign=-1)]
+    first = ingest(era(claims, trace="T-FIRST"))
+    asked: list[int] = []
+    real = repository.stored_claims
+
+    def counted(session: Session, *args):  # type: ignore[no-untyped-def]
+        asked.append(1)
+        return real(session, *args)
+
+    monkeypatch.setattr(repository, "stored_claims", counted)
+    # the same claim payments again, with one more: found stored without asking apart
+    again = ingest(era([*claims, e2(claim_id="E4")], trace="T-FIRST", control="000000778"))
+    assert asked == []
+    assert (first.status, again.status) == ("processed", "processed")
+    assert (again.claims, again.duplicates) == (4, 3)
+    # a file of more than one batch asks batch by batch
+    big = generate_835(service.BATCH_CLAIMS + 1, 1, trace_number="T-BIG")
+    assert ingest(big).status == "processed"
+    assert len(asked) == 2
 
 
 # ----------------------------------------------------------------- practice scope
