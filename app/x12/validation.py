@@ -20,9 +20,10 @@ them: patient names, member ids). Remark codes are not checked against pyx12's
 stale list (notes/pyx12.md).
 
 The segments are those the 835 reader reads (``SegmentReader.blocks``). pyx12's
-``RawX12File`` stops, silently, where a segment does not end within its next 8 KB read; a
-file with one (only a broken file has one) is validated to its end, so the
-findings name that segment and what follows it, not trailers missing there.
+``RawX12File`` stops, silently, where a segment does not end within its next 8 KB
+read; a file with such a segment (only a broken file has one) is validated to its
+end, so the findings name that segment and what follows it, not trailers missing
+there.
 """
 
 from __future__ import annotations
