@@ -356,7 +356,7 @@ class _FileIngest:
                     return
                 self._file_row.update(self._final_values())
                 self.final_written = True
-            self.writer.insert(models.EraFile, [self._file_row])
+            self.writer.insert_file(models.EraFile, self._file_row, blob="raw_bytes")
             self._file_row = None
         self.writer.insert(models.Remittance, remittances)
         self.writer.insert(models.ProviderAdjustment, plbs)

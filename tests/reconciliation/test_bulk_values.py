@@ -147,3 +147,61 @@ def test_few_rows_and_many_rows_store_the_same_values(session: Session, count: i
         file = stored[row["id"]]
         for name, value in row.items():
             assert getattr(file, name) == value, name
+
+
+def test_a_large_files_bytes_go_into_its_row_a_piece_at_a_time(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # every byte value, in pieces of an odd size, so a piece ends mid-pattern; the
+    # file's other columns with what COPY text must escape
+    monkeypatch.setattr(repository, "STREAM_BYTES", 1000)
+    monkeypatch.setattr(repository, "_STREAM_PIECE", 777)
+    streamed: list[int] = []
+    send = repository._send_copy_with_blob
+
+    def spy(driver: Any, dialect: Any, statement: str, head: bytes, blob: bytes) -> None:
+        streamed.append(len(blob))
+        send(driver, dialect, statement, head, blob)
+
+    monkeypatch.setattr(repository, "_send_copy_with_blob", spy)
+    raw = bytes(range(256)) * 20 + b"\\x00\t\n"
+    small, large = uuid.uuid4(), uuid.uuid4()
+    rows = {
+        small: {**_file_row(small), "raw_bytes": raw[:999]},
+        large: {
+            **_file_row(large),
+            "filename": 'é "q" \\ \t.835',
+            "raw_bytes": raw,
+            "size_bytes": len(raw),
+            "warnings": [{"message": 'a "b" \\ é\t', "segment_number": 3, "loop": None}],
+            "validated_at": models.utcnow(),
+            "practice_keys": ["1326048597"],
+        },
+    }
+    writer = repository.BulkWriter(session)
+    try:
+        for row in rows.values():
+            writer.insert_file(models.EraFile, row, blob="raw_bytes")
+        writer.wait()
+        # a failed streamed write raises as any other write of the writer
+
+        def write_again() -> None:
+            with session.begin_nested():
+                writer.insert_file(models.EraFile, rows[large], blob="raw_bytes")
+                writer.wait()
+
+        with pytest.raises(IntegrityError):
+            write_again()
+    finally:
+        writer.close()
+    postgres = session.connection().dialect.name == "postgresql"
+    # only PostgreSQL streams (its writes are COPYs), and only from STREAM_BYTES on
+    assert streamed == ([len(raw), len(raw)] if postgres else [])
+    session.expire_all()
+    stored = {
+        f.id: f for f in session.scalars(select(models.EraFile).where(models.EraFile.id.in_(rows)))
+    }
+    assert set(stored) == set(rows)
+    for file_id, row in rows.items():
+        for name, value in row.items():
+            assert getattr(stored[file_id], name) == value, name
