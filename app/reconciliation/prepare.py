@@ -1044,7 +1044,7 @@ class _Producer:
 
 
 def prepare(
-    data: bytes,
+    data: bytes | None,
     *,
     file_id: uuid.UUID,
     pricer: Pricer,
@@ -1054,6 +1054,7 @@ def prepare(
     parsed: ParsedFile | None = None,
     taper: bool = False,
     stream: Stream | None = None,
+    claims: int | None = None,
 ) -> Iterator[Event]:
     """The events of one file (see the module's text), in this process. ``parsed``:
     the file already read whole (``parse_835`` of ``data``; a small file is, to take
@@ -1062,7 +1063,9 @@ def prepare(
     batches grow to ``batch_claims`` and shrink again towards its end
     (``batch_limit``), for a writer working beside this reading; the claims and their
     rows are the same. ``stream``: ``stream_835(data)`` made already (the reading
-    child makes it before its arguments come)."""
+    child makes it before its arguments come); ``claims``: ``claims_in(data)``,
+    counted already. With both, ``data`` may be None (the reading child lets its
+    bytes go once decoded)."""
     from app.x12.reader import TransactionEnd, TransactionStart, stream_835
 
     producer = _Producer(file_id, pricer, dialect_key, now)
@@ -1070,10 +1073,18 @@ def prepare(
         yield from _replay(producer, parsed, batch_claims)
         return
     if stream is None:
+        if data is None:
+            raise ValueError("prepare needs the file's bytes or its stream")
         stream = stream_835(data)
     current: tuple[uuid.UUID, x12.Remittance] | None = None
     pending: list[x12.ClaimPayment] = []
-    expected = claims_in(data) if taper else 0
+    expected = 0
+    if taper:
+        if claims is None:
+            if data is None:
+                raise ValueError("a tapered prepare needs the file's bytes or its claims")
+            claims = claims_in(data)
+        expected = claims
     # a file of a few batches gains little and is read in one or two
     taper = taper and expected >= 4 * batch_claims
     done = 0
@@ -1216,7 +1227,7 @@ def _child(connection: Any, source: Any) -> None:
     reader (``stream_835``: ~30 ms for 10,000 claims) while the writer still looks
     up what the ingest needs (``ReadingChild``)."""
     from app.contracts.reference import load_reference
-    from app.x12.reader import stream_835
+    from app.x12.reader import stream_835_taking
 
     # what the child holds from the start (the imported modules; then the contracts,
     # the reference data, the bytes) lives as long as it does: frozen out of the
@@ -1230,12 +1241,17 @@ def _child(connection: Any, source: Any) -> None:
     gc.disable()
     try:
         data = source.recv_bytes()  # the file's bytes, sent apart from the arguments
-        stream = stream_835(data)
+        claims = claims_in(data)
+        # the reader needs only the text: the bytes go once decoded (a large file's
+        # peak is while its text is prepared)
+        holder = [data]
+        del data
+        stream = stream_835_taking(holder)
         arguments = pickle.loads(source.recv_bytes())
         source.close()
         pricer = Pricer(pickle.loads(arguments.pop("index")), load_reference())
         gc.freeze()
-        events = prepare(data, pricer=pricer, stream=stream, **arguments)
+        events = prepare(None, pricer=pricer, stream=stream, claims=claims, **arguments)
         for count, event in enumerate(events, 1):
             connection.send_bytes(pickle.dumps(event, pickle.HIGHEST_PROTOCOL))
             if count % COLLECT_EVERY == 0:

@@ -119,10 +119,18 @@ class Stream:
     problems, up to 50) or at the end (missing trailers, no 835 transaction).
     ``warnings`` (file-level) and ``segments_read`` are complete after iteration."""
 
-    def __init__(self, data: bytes) -> None:
-        text, warnings = decode(data)
+    def __init__(self, data: bytes | list[bytes]) -> None:
+        if isinstance(data, list):
+            # ``stream_835_taking``: the bytes leave the list as they are decoded, so
+            # they are freed before the text is prepared (a large file's peak)
+            text, warnings = decode(data.pop())
+        else:
+            text, warnings = decode(data)
         self._interchanges = split_interchanges(text)
+        del text
         self._prepared = prepare(self._interchanges[0])
+        # the reader reads the first interchange from its prepared text alone
+        self._interchanges[0] = ""
         self.warnings: list[Finding] = warnings + self._prepared.warnings
         self.segments_read = 0
         self._consumed = False
@@ -138,6 +146,16 @@ def stream_835(data: bytes) -> Stream:
     """Read an 835 file lazily (see ``Stream``). Raises X12Rejected at once for data
     that is not text or has no ISA."""
     return Stream(data)
+
+
+def stream_835_taking(holder: list[bytes]) -> Stream:
+    """``stream_835`` of the one item of ``holder``, which is taken out of it: when
+    the caller keeps no other reference, the bytes are freed once decoded, before
+    the text is prepared for the reader (which copies it). A large file is then held
+    as text and its prepared copy at most, not also as bytes."""
+    if len(holder) != 1:
+        raise ValueError("holder must hold the file's bytes alone")
+    return Stream(holder)
 
 
 def parse_835(data: bytes) -> ParsedFile:

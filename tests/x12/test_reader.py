@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import tracemalloc
+from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
 
@@ -16,6 +17,7 @@ from app.x12.reader import (
     decode_835,
     parse_835,
     stream_835,
+    stream_835_taking,
 )
 from app.x12.schemas import Adjustment, ClaimPayment, ServiceLine
 from app.x12.segments import parse_amount, parse_date, prepare, split_interchanges
@@ -269,6 +271,36 @@ def test_streaming_memory_does_not_grow_with_the_claims() -> None:
     # the text itself (decoded, then re-delimited) is all that scales with the file;
     # parse_835, which keeps every claim, needs over five times more
     assert peak < 4 * len(data)
+
+
+def test_a_stream_taking_the_bytes_reads_the_same_and_lets_them_go() -> None:
+    source = generate_835(1500)
+
+    def peak(read: object) -> int:
+        tracemalloc.start()
+        try:
+            holder = [bytes(bytearray(source))]  # allocated while traced
+            assert callable(read)
+            read(holder)
+            _, found = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        return found
+
+    def events(stream: object) -> list[str]:
+        assert isinstance(stream, Iterable)
+        return [repr(event) for event in stream]
+
+    holder = [source]
+    taken = stream_835_taking(holder)
+    assert holder == []
+    assert events(taken) == events(stream_835(source))
+    # the bytes are freed once decoded, before the text is prepared (a copy)
+    kept = peak(lambda held: sum(1 for _ in stream_835(held[0])))
+    freed = peak(lambda held: sum(1 for _ in stream_835_taking(held)))
+    assert freed < kept - len(source) // 2
+    with pytest.raises(ValueError, match="alone"):
+        stream_835_taking([source, source])
 
 
 def test_a_garbage_segment_identifier_is_never_echoed() -> None:
