@@ -131,10 +131,41 @@ def _to_ascii(text: str) -> str:
     return "".join(out)
 
 
+# the ASCII characters ``str.strip()`` removes (``str.isspace``: the file, group,
+# record and unit separators too)
+_STRIPPED = frozenset(b" \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f")
+
+
+def kept_span(data: bytes, start: int = 0) -> tuple[int, int] | None:
+    """Where ``text.strip().rstrip("\x1a").strip()`` of ``data[start:]``, decoded,
+    begins and ends, found in the bytes: what ``decode`` keeps of a file, without
+    decoding the rest or copying the text. None when the character at an edge is
+    not ASCII (it might be whitespace only once decoded: the text must be stripped
+    as text)."""
+    end = len(data)
+    i = start
+    while i < end and data[i] in _STRIPPED:
+        i += 1
+    j = end
+    while j > i and data[j - 1] in _STRIPPED:
+        j -= 1
+    if j > i and data[j - 1] >= 0x80:
+        return None
+    while j > i and data[j - 1] == 0x1A:
+        j -= 1
+    while j > i and data[j - 1] in _STRIPPED:
+        j -= 1
+    if j > i and (data[i] >= 0x80 or data[j - 1] >= 0x80):
+        return None
+    return i, j
+
+
 def decode(data: bytes) -> tuple[str, list[Finding]]:
-    """Bytes → ASCII text starting with ``ISA`` (see ``decode_835``), with warnings."""
+    """Bytes → ASCII text starting with ``ISA`` (see ``decode_835``), with warnings.
+    Only the part kept is decoded (``kept_span``): a large file is held as bytes and
+    text, not also as the text before it was stripped."""
     warnings: list[Finding] = []
-    if not data or not data.strip():
+    if not data or data.isspace():  # what bytes.strip() removes, and nothing else
         raise _reject("the file is empty", "empty")
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
@@ -142,17 +173,25 @@ def decode(data: bytes) -> tuple[str, list[Finding]]:
         except UnicodeDecodeError:
             raise _reject("the file is not text", "not_text") from None
         warnings.append(Finding("the file is UTF-16 text; read as ASCII", code="encoding"))
-    if data.startswith(_BOM_UTF8):
-        data = data[len(_BOM_UTF8) :]
-    sample = data[:65536]
+    start = len(_BOM_UTF8) if data.startswith(_BOM_UTF8) else 0
+    sample = data[start : start + 65536]
     binary = sum(sample.count(bytes([b])) for b in _BINARY_BYTES)
     if b"\x00" in data or binary * 100 > len(sample):
         raise _reject("the file is not text (binary data)", "not_text")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        text = data.decode("cp1252", errors="replace")
-    text = text.strip().rstrip("\x1a").strip()
+    span = kept_span(data, start)
+    # the edges are ASCII (or nothing is cut): the kept part decodes as it would
+    # inside the whole
+    begin, end = span if span is not None else (start, len(data))
+    with memoryview(data) as view:
+        kept = view[begin:end]
+        try:
+            text = str(kept, "utf-8")
+        except UnicodeDecodeError:
+            text = str(kept, "cp1252", "replace")
+        finally:
+            kept.release()
+    if span is None:
+        text = text.strip().rstrip("\x1a").strip()
     if not text.isascii():
         warnings.append(
             Finding(
@@ -205,11 +244,11 @@ def prepare(text: str) -> Prepared:
     newline_terminated = False
     if next_char and not next_char.isalnum() and next_char != element:
         terminator = next_char
-        body = text[probe + 1 :]
+        body_at = probe + 1
     elif "\n" in skipped or "\r" in skipped:
         terminator = "\n"
         newline_terminated = True
-        body = text[probe:]
+        body_at = probe
     else:
         raise _reject("the segment terminator after ISA16 cannot be read", "isa", "ISA")
     if terminator == component:
@@ -254,7 +293,43 @@ def prepare(text: str) -> Prepared:
         )
         padded[11] = "00401" if padded[10] == "U" else "00501"
     repetition = padded[10] if padded[11] == "00501" else None
+    isa = "ISA" + element + element.join(padded) + terminator
+    delimiters = Delimiters(element, component, terminator, repetition)
+    if not newline_terminated:
+        whole = _as_written(text, body_at, isa, terminator)
+        if whole is not None:
+            return Prepared(whole, delimiters, padded[11], warnings)
+    body = _body(text[body_at:], terminator, newline_terminated, warnings)
+    return Prepared(
+        text=isa + body, delimiters=delimiters, isa_version=padded[11], warnings=warnings
+    )
 
+
+def _as_written(text: str, start: int, isa: str, terminator: str) -> str | None:
+    """What ``isa + _body(text[start:], …)`` gives, made in one step where it is the
+    text itself with its line breaks removed: the ISA as written (``isa``), segments
+    ended by ``terminator`` and a line break after some, nothing else to mend. None
+    otherwise (the body is mended as ``_body`` says). A large file is then held as
+    its text and one copy, not two or three copies at once."""
+    if not text.startswith(isa) or len(isa) != start or "\n" in isa:
+        return None
+    if text.find("\r", start) >= 0 or text.find("\t", start) >= 0:
+        return None
+    if text.find(" \n", start) >= 0 or text.find("\n ", start) >= 0:
+        return None
+    whole = text.replace("\n", "") if text.find("\n", start) >= 0 else text
+    end = len(whole)
+    if end == start or whole[start] in (terminator, " ") or whole[-1] != terminator:
+        return None  # nothing after the ISA, a leading blank or empty segment, no last terminator
+    if whole.find(terminator + terminator, start) >= 0:
+        return None  # empty segments: _body warns
+    return whole
+
+
+def _body(body: str, terminator: str, newline_terminated: bool, warnings: list[Finding]) -> str:
+    """The segments after the ISA as pyx12 reads them: one terminator between
+    segments, no line breaks (or a bare one where they end segments), no empty
+    segments (with a warning), the last one ended."""
     if "\r" in body:
         body = body.replace("\r\n", "\n").replace("\r", "\n")
     # str.replace is ~50x faster than the regex on a large file; the regex is only
@@ -273,13 +348,7 @@ def prepare(text: str) -> Prepared:
         body = body[1:]
     if body and not body.endswith(terminator):
         body += terminator
-    isa = "ISA" + element + element.join(padded) + terminator
-    return Prepared(
-        text=isa + body,
-        delimiters=Delimiters(element, component, terminator, repetition),
-        isa_version=padded[11],
-        warnings=warnings,
-    )
+    return body
 
 
 class TextSource:

@@ -6,12 +6,14 @@ looked up in the per-file table against the same values parsed every time, and
 
 from __future__ import annotations
 
+from unittest import mock
+
 import pytest
 import pyx12.rawx12file
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.x12 import reader
+from app.x12 import reader, segments
 from app.x12.errors import X12Rejected
 from app.x12.reader import ParsedFile, parse_835
 from app.x12.schemas import Finding
@@ -163,3 +165,79 @@ def test_blocks_split_segments_as_pyx12_does(body: str) -> None:
     text = ISA + body
     blocks = [line for block in SegmentReader(TextSource(text)).blocks() for line in block]
     assert blocks == list(pyx12.rawx12file.RawX12File(TextSource(text)))
+
+
+# ------------------------------------------------ decode and prepare in one copy
+
+EDGES = [b" ", b"\t", b"\n", b"\r", b"\x0b", b"\x0c", b"\x1a", b"\x1c", b"\x1f", b"\x85"]
+EDGES += [b"\xc2\xa0", b"\xe3\x80\x80", b"\xe9", b"\xc3\xa9", b"A", b"~"]
+
+
+def _decoded_then_stripped(data: bytes) -> str:
+    """What ``decode`` keeps of plain bytes, the way it was worked out before
+    ``kept_span``: the whole file decoded, then stripped as text."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        text = data.decode("cp1252", errors="replace")
+    return text.strip().rstrip("\x1a").strip()
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    head=st.lists(st.sampled_from(EDGES), max_size=6),
+    middle=st.sampled_from([b"ISA*00~", b"ISA*\xc3\xa9~", b"", b"\x1a", b"ISA*\xe9~"]),
+    tail=st.lists(st.sampled_from(EDGES), max_size=8),
+)
+def test_the_kept_span_is_what_stripping_the_text_keeps(
+    head: list[bytes], middle: bytes, tail: list[bytes]
+) -> None:
+    data = b"".join(head) + middle + b"".join(tail)
+    span = segments.kept_span(data)
+    if span is not None:
+        begin, end = span
+        kept = data[begin:end]
+        # decoded as the whole file would be, the kept bytes are the stripped text
+        text = kept.decode("utf-8") if _is_utf8(data) else kept.decode("cp1252", "replace")
+        assert text == _decoded_then_stripped(data)
+    if middle.startswith(b"ISA"):
+        try:
+            text, _ = segments.decode(data)
+        except X12Rejected:
+            return
+        assert text == segments._to_ascii(_decoded_then_stripped(data))
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    data=st.one_of(mutated(), st.sampled_from(BASES)),
+    breaks=st.lists(st.sampled_from([b"", b"\n", b"\r\n", b" \n", b"\n ", b"\n\n", b"\t"])),
+    last=st.sampled_from([b"", b"\n", b"~", b"~~", b" "]),
+)
+def test_a_text_prepared_in_one_step_is_the_text_mended(
+    data: bytes, breaks: list[bytes], last: bytes
+) -> None:
+    # line breaks (or blanks) after some terminators, and what may end a file
+    parts = data.split(b"~")
+    data = b"".join(
+        part + (b"~" + breaks[n % len(breaks)] if breaks else b"~")
+        for n, part in enumerate(parts[:-1])
+    )
+    data += parts[-1] + last
+    try:
+        text, _ = segments.decode(data)
+        fast = segments.prepare(text)
+    except X12Rejected:
+        return
+    # the same text mended step by step, as every text was before
+    with mock.patch.object(segments, "_as_written", return_value=None):
+        mended = segments.prepare(text)
+    assert fast == mended
